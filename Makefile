@@ -1,0 +1,31 @@
+# The two set-up commands of the README. Each creates the environment it needs from the lock
+# file (uv is bootstrapped with pip if missing), so they work on a fresh clone.
+UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
+PY ?= python3
+
+.PHONY: run test lint bench env clean
+
+$(UV):
+	$(PY) -m pip install --quiet --user uv || $(PY) -m pip install --quiet uv
+
+env: $(UV)
+	$(UV) sync --frozen --extra dev --quiet
+
+## Main job on the embedded default: simulate the default fleet and print its summary.
+run: env
+	$(UV) run --frozen --no-sync altaviz simulate
+
+## The whole test suite, plus lint.
+test: env
+	$(UV) run --frozen --no-sync ruff check src tests benchmarks
+	$(UV) run --frozen --no-sync pytest
+
+lint: env
+	$(UV) run --frozen --no-sync ruff check src tests benchmarks
+	$(UV) run --frozen --no-sync ruff format --check src tests benchmarks
+
+bench: env
+	$(UV) run --frozen --no-sync python benchmarks/simulate.py
+
+clean:
+	rm -rf .venv data lakehouse mlruns .pytest_cache .ruff_cache

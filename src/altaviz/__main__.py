@@ -1,0 +1,3 @@
+from altaviz.cli import app
+
+app(prog_name="altaviz")

@@ -1,0 +1,11 @@
+"""The fleet simulator: layout, failure modes, ground truth, telemetry with realistic dirt."""
+
+from altaviz.fleet.output import OutputError
+from altaviz.fleet.simulator import (
+    SimulationError,
+    SimulationRequest,
+    SimulationSummary,
+    simulate,
+)
+
+__all__ = ["OutputError", "SimulationError", "SimulationRequest", "SimulationSummary", "simulate"]

@@ -1,0 +1,308 @@
+"""The fleet simulator: a whole run, from layout to files on disk and a summary.
+
+>>> from datetime import datetime, UTC
+>>> from altaviz.fleet import SimulationRequest, simulate
+>>> summary = simulate(SimulationRequest(compressors=20, days=1, seed=7,
+...     start=datetime(2026, 1, 1, tzinfo=UTC), output=tmp_path / "fleet"))  # doctest: +SKIP
+>>> summary.rows  # doctest: +SKIP
+5759
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pydantic import BaseModel
+
+from altaviz import __version__
+from altaviz.config import AppConfig, load_config
+from altaviz.fleet.episodes import US_PER_DAY, demo_episodes, schedule_episodes, to_us
+from altaviz.fleet.failure_modes import MODES
+from altaviz.fleet.layout import FleetLayout, build_demo_layout, build_layout
+from altaviz.fleet.maintenance import maintenance_log, schedule_service
+from altaviz.fleet.output import MANIFEST, staged_output
+from altaviz.fleet.telemetry import Chunk, RunContext, generate_chunk
+from altaviz.sensors import SENSORS
+
+MAX_ROWS_PER_CHUNK = 1_600_000  # bounds memory per worker, whatever the fleet size
+DEFAULT_COMPRESSORS = 4_700
+DEFAULT_DAYS = 10
+
+
+class SimulationError(ValueError):
+    """The request cannot be simulated; the message says why in one line."""
+
+
+@dataclass(frozen=True)
+class SimulationRequest:
+    """What to simulate. ``start`` defaults to ``days`` before now, floored to the interval."""
+
+    output: Path
+    compressors: int | None = None
+    days: int = DEFAULT_DAYS
+    seed: int = 42
+    start: datetime | None = None
+    demo: bool = False
+    workers: int | None = None
+
+
+class SimulationSummary(BaseModel):
+    rows: int
+    compressors: int
+    stations: int
+    basins: int
+    degrading: int
+    critical: int
+    failures: int
+    degrading_at_start: int
+    critical_at_start: int
+    scheduled_readings: int
+    start: datetime
+    end: datetime
+    days: int
+    seed: int
+    demo: bool
+    modes: dict[str, int]
+    dirt: dict[str, int]
+    paths: dict[str, str]
+    duration_s: float
+    rows_per_s: float
+
+
+def resolve_start(start: datetime | None, days: int, interval_minutes: int) -> datetime:
+    """The run's first reading slot in UTC; a given start must sit on the interval grid.
+
+    >>> resolve_start(datetime(2026, 1, 1, 0, 5), 1, 5).isoformat()
+    '2026-01-01T00:05:00+00:00'
+    """
+    step = timedelta(minutes=interval_minutes)
+    if start is None:
+        begin = datetime.now(UTC) - timedelta(days=days)
+        epoch = datetime(1970, 1, 1, tzinfo=UTC)
+        return epoch + ((begin - epoch) // step) * step
+    start = start.replace(tzinfo=UTC) if start.tzinfo is None else start.astimezone(UTC)
+    if start.second or start.microsecond or start.minute % interval_minutes:
+        raise SimulationError(
+            f"--start {start.isoformat()} is not on a {interval_minutes}-minute boundary"
+        )
+    return start
+
+
+def simulate(
+    request: SimulationRequest,
+    config: AppConfig | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> SimulationSummary:
+    """Simulate a fleet and write telemetry, metadata, maintenance log and ground truth.
+
+    ``on_progress(done, total)`` is called as chunks complete. Raises
+    :class:`SimulationError` or :class:`~altaviz.fleet.output.OutputError` with a one-line
+    message; nothing is left behind on failure.
+    """
+    began = time.perf_counter()
+    cfg = config or load_config()
+    fleet_cfg = cfg.fleet
+    if request.demo and request.compressors is not None:
+        raise SimulationError("--demo fixes the fleet at its 10 units; drop --compressors")
+    compressors = len(fleet_cfg.demo.units) if request.demo else request.compressors
+    compressors = DEFAULT_COMPRESSORS if compressors is None else compressors
+    if compressors <= 0:
+        raise SimulationError(f"--compressors must be at least 1, got {compressors}")
+    if request.days <= 0:
+        raise SimulationError(f"--days must be at least 1, got {request.days}")
+    interval = fleet_cfg.telemetry.interval_minutes
+    start = resolve_start(request.start, request.days, interval)
+    step_us = interval * 60_000_000
+    slots = request.days * 1440 // interval
+    start_us = to_us(start)
+    end_us = start_us + slots * step_us
+
+    if request.demo:
+        layout = build_demo_layout(fleet_cfg, start, request.seed)
+        episodes = demo_episodes(fleet_cfg, cfg.thresholds, layout, end_us, request.seed)
+    else:
+        layout = build_layout(fleet_cfg, compressors, start, request.seed)
+        episodes = schedule_episodes(
+            fleet_cfg, cfg.thresholds, layout, start_us, end_us, request.seed
+        )
+    service = schedule_service(fleet_cfg, layout, start_us, end_us, request.seed)
+    ctx = RunContext(
+        config=fleet_cfg,
+        layout=layout,
+        episodes=episodes,
+        service=service,
+        start_us=start_us,
+        end_us=end_us,
+        step_us=step_us,
+        late_after_us=int(cfg.thresholds.quality.late_arrivals.late_after_minutes * 60e6),
+        seed=request.seed,
+        ids=pa.array(layout.compressor_ids, pa.string()),
+    )
+    chunks = plan_chunks(slots, layout.size, 1440 // interval)
+
+    with staged_output(request.output) as out:
+        paths = _paths(out)
+        counts = _write_chunks(ctx, chunks, out, request.workers, on_progress)
+        _write_table(layout.units, out / "compressor_metadata.parquet")
+        _write_table(layout.stations, out / "stations.parquet")
+        _write_table(
+            maintenance_log(fleet_cfg, layout, episodes, service, end_us),
+            out / "maintenance_events.parquet",
+        )
+        truth = out / "truth"
+        failures = episodes.to_frame(layout, fleet_cfg)
+        _write_table(failures, truth / "failures.parquet")
+        _write_table(_unit_truth(layout), truth / "units.parquet")
+        summary_counts = _episode_counts(failures, start, start + timedelta(days=request.days))
+        manifest = {
+            "generator": f"altaviz {__version__}",
+            "seed": request.seed,
+            "start": start.isoformat(),
+            "days": request.days,
+            "interval_minutes": interval,
+            "compressors": layout.size,
+            "demo": request.demo,
+            "rows": counts["rows"],
+            "dirt": counts["dirt"],
+        }
+        (out / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+
+    final = {k: str(request.output / Path(v).relative_to(out)) for k, v in paths.items()}
+    elapsed = time.perf_counter() - began
+    return SimulationSummary(
+        rows=counts["rows"],
+        compressors=layout.size,
+        stations=layout.stations.height,
+        basins=layout.stations["basin_code"].n_unique(),
+        scheduled_readings=slots * layout.size,
+        start=start,
+        end=start + timedelta(days=request.days),
+        days=request.days,
+        seed=request.seed,
+        demo=request.demo,
+        dirt=counts["dirt"],
+        paths=final,
+        duration_s=round(elapsed, 3),
+        rows_per_s=round(counts["rows"] / elapsed, 1),
+        **summary_counts,
+    )
+
+
+def plan_chunks(slots: int, units: int, slots_per_day: int) -> list[Chunk]:
+    """Day-long blocks of slots; a fleet too large for one block per day is split by units.
+
+    >>> [(c.first_slot, c.slots) for c in plan_chunks(600, 10, 288)]
+    [(0, 288), (288, 288), (576, 24)]
+    """
+    groups = max(1, -(-units * slots_per_day // MAX_ROWS_PER_CHUNK))
+    bounds = np.linspace(0, units, groups + 1).round().astype(int)
+    chunks = []
+    for first in range(0, slots, slots_per_day):
+        for g in range(groups):
+            chunks.append(
+                Chunk(
+                    index=first // slots_per_day,
+                    first_slot=first,
+                    slots=min(slots_per_day, slots - first),
+                    first_unit=int(bounds[g]),
+                    units=int(bounds[g + 1] - bounds[g]),
+                )
+            )
+    return chunks
+
+
+def _paths(out: Path) -> dict[str, str]:
+    return {
+        "telemetry": str(out / "telemetry"),
+        "metadata": str(out / "compressor_metadata.parquet"),
+        "stations": str(out / "stations.parquet"),
+        "maintenance": str(out / "maintenance_events.parquet"),
+        "truth": str(out / "truth"),
+    }
+
+
+def _write_chunks(
+    ctx: RunContext,
+    chunks: list[Chunk],
+    out: Path,
+    workers: int | None,
+    on_progress: Callable[[int, int], None] | None,
+) -> dict:
+    dirt_dir = out / "truth" / "dirt"
+    dirt_dir.mkdir(parents=True)
+
+    def work(chunk: Chunk) -> tuple[int, dict[str, int]]:
+        data = generate_chunk(ctx, chunk)
+        name = f"part-{chunk.index:05d}-{chunk.first_unit:07d}.parquet"
+        table = data.telemetry
+        days = pa.compute.divide(
+            table["received_at"].cast(pa.int64()), pa.scalar(US_PER_DAY, pa.int64())
+        ).to_numpy()
+        cuts = np.flatnonzero(np.diff(days)) + 1
+        for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, len(days)], strict=True):
+            day = np.datetime64(int(days[lo]), "D")
+            folder = out / "telemetry" / f"date={day}"
+            folder.mkdir(parents=True, exist_ok=True)
+            pq.write_table(table.slice(lo, hi - lo), folder / name, compression="zstd")
+        pq.write_table(data.dirt, dirt_dir / name, compression="zstd")
+        kinds = pa.compute.value_counts(data.dirt["kind"]).to_pylist()
+        return table.num_rows, {k["values"]: k["counts"] for k in kinds}
+
+    rows = 0
+    dirt: dict[str, int] = {}
+    pool_size = workers or min(4, os.cpu_count() or 1)
+    with ThreadPoolExecutor(max_workers=pool_size) as pool:
+        for done, (n, kinds) in enumerate(pool.map(work, chunks), start=1):
+            rows += n
+            for k, v in kinds.items():
+                dirt[k] = dirt.get(k, 0) + v
+            if on_progress:
+                on_progress(done, len(chunks))
+    return {"rows": rows, "dirt": dict(sorted(dirt.items()))}
+
+
+def _write_table(frame: pl.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(frame.to_arrow(), path, compression="zstd")
+
+
+def _unit_truth(layout: FleetLayout) -> pl.DataFrame:
+    """Each unit's healthy baseline: what the simulator drew, for scoring baseline estimates."""
+    return pl.DataFrame(
+        {
+            "compressor_id": layout.compressor_ids,
+            "model": [layout.model_names[m] for m in layout.model_of_unit],
+            **{f"baseline_{s}": layout.baseline[i] for i, s in enumerate(SENSORS)},
+            "diurnal_temp_amplitude_f": layout.diurnal_amplitude,
+            "longitude": layout.longitude,
+        }
+    )
+
+
+def _episode_counts(failures: pl.DataFrame, start: datetime, end: datetime) -> dict:
+    in_run = failures.filter(pl.col("onset_time") < end, pl.col("failure_time") > start)
+    critical = in_run.filter(pl.col("critical_time") < end)
+    at_start = in_run.filter(pl.col("onset_time") <= start)
+    return {
+        "degrading": in_run["compressor_id"].n_unique(),
+        "critical": critical["compressor_id"].n_unique(),
+        "failures": failures.filter(
+            pl.col("failure_time").is_between(start, end, closed="left")
+        ).height,
+        "degrading_at_start": at_start["compressor_id"].n_unique(),
+        "critical_at_start": at_start.filter(pl.col("critical_time") <= start)[
+            "compressor_id"
+        ].n_unique(),
+        "modes": {m: in_run.filter(pl.col("failure_mode") == m).height for m in MODES},
+    }

@@ -1,0 +1,64 @@
+"""Environment-driven settings: the variables of the product specification plus Altaviz's own.
+
+Every optional service is off until its variable is set. Secrets are ``SecretStr`` so they
+never print. A ``.env`` file in the working directory is read too (never commit one).
+
+>>> from altaviz.settings import Settings
+>>> Settings(eventhub_name="telemetry").eventhub_name
+'telemetry'
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_ignore_empty=True, extra="ignore", frozen=True
+    )
+
+    # Altaviz
+    altaviz_config_dir: Path | None = None
+    """Folder whose fleet.yaml / thresholds.yaml / lakehouse.yaml replace the packaged ones."""
+    altaviz_lakehouse_root: str | None = None
+    """Local lakehouse root; default from lakehouse.yaml (./lakehouse)."""
+    altaviz_data_dir: Path = Path("data")
+    """Where the simulator writes when no --output is given."""
+
+    # Azure Fabric / OneLake
+    fabric_workspace_id: str | None = None
+    fabric_bronze_lakehouse_id: str | None = None
+    fabric_silver_lakehouse_id: str | None = None
+    fabric_gold_lakehouse_id: str | None = None
+    fabric_ml_lakehouse_id: str | None = None
+
+    # Azure Event Hubs (Kafka endpoint)
+    eventhub_connection_string: SecretStr | None = None
+    eventhub_namespace: str | None = None
+    eventhub_name: str = "compressor-telemetry"
+    eventhub_consumer_group: str = "$Default"
+
+    # Monitoring
+    log_analytics_workspace_id: str | None = None
+    teams_webhook_url: SecretStr | None = None
+
+    # ML
+    mlflow_tracking_uri: str = "sqlite:///mlruns/mlflow.db"
+
+    # AI agent: unset means the deterministic offline diagnostician.
+    diagnostics_model: str | None = None
+
+    # Serving database (PostgreSQL)
+    database_url: SecretStr | None = None
+    etl_organization_id: str | None = None
+
+
+@cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()

@@ -1,0 +1,58 @@
+"""Shared fixtures: simulations run once per session and read by many tests."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from altaviz.config import AppConfig, load_config
+from altaviz.config.schema import DemoFailure
+from altaviz.fleet import SimulationRequest, SimulationSummary, simulate
+from altaviz.fleet.failure_modes import MODES
+
+START = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def read_telemetry(output: Path) -> pl.DataFrame:
+    return pl.read_parquet(output / "telemetry" / "**" / "*.parquet", hive_partitioning=True)
+
+
+@pytest.fixture(scope="session")
+def config() -> AppConfig:
+    return load_config()
+
+
+@pytest.fixture(scope="session")
+def full_day(tmp_path_factory: pytest.TempPathFactory) -> tuple[SimulationSummary, Path]:
+    """The default 4,700-unit fleet for one day: fleet shape, dirt shares, degrading share."""
+    out = tmp_path_factory.mktemp("full_day") / "fleet"
+    return simulate(SimulationRequest(output=out, days=1, seed=11, start=START)), out
+
+
+@pytest.fixture(scope="session")
+def planted(
+    tmp_path_factory: pytest.TempPathFactory, config: AppConfig
+) -> tuple[SimulationSummary, Path, AppConfig]:
+    """The demo fleet with one planted failure of every mode, each tripping inside the run."""
+    demo = config.fleet.demo.model_copy(
+        update={
+            "failures": [
+                DemoFailure(
+                    unit=i + 1,
+                    mode=mode,
+                    progress_at_end=1.0 + 3.0 / config.fleet.failures.modes[mode].typical_days,
+                )  # type: ignore[arg-type]
+                for i, mode in enumerate(MODES)
+            ]
+        }
+    )
+    fleet = config.fleet.model_copy(update={"demo": demo})
+    cfg = AppConfig(fleet, config.thresholds, config.lakehouse, config.sources)
+    out = tmp_path_factory.mktemp("planted") / "fleet"
+    summary = simulate(
+        SimulationRequest(output=out, days=20, seed=5, start=START, demo=True), config=cfg
+    )
+    return summary, out, cfg

@@ -1,0 +1,201 @@
+"""`altaviz simulate` as a user runs it: summary, determinism, errors that leave nothing behind."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from tests.conftest import START
+from typer.testing import CliRunner
+
+from altaviz.cli import app
+from altaviz.config import _load
+from altaviz.fleet import SimulationRequest, simulate
+from altaviz.settings import get_settings
+
+runner = CliRunner()
+SMALL = ["--compressors", "40", "--days", "2", "--start", "2026-03-01T00:00:00Z"]
+
+
+def digest(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def leftovers(parent: Path) -> list[str]:
+    return sorted(p.name for p in parent.iterdir()) if parent.exists() else []
+
+
+def test_json_summary_has_the_documented_shape(tmp_path):
+    result = runner.invoke(app, ["simulate", *SMALL, "--output", str(tmp_path / "f"), "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert {"rows", "compressors", "stations", "basins", "degrading", "paths"} <= summary.keys()
+    assert set(summary["paths"]) >= {"telemetry", "metadata", "stations", "truth"}
+    assert summary["compressors"] == 40
+    assert summary["scheduled_readings"] == 40 * 576
+    for path in summary["paths"].values():
+        assert Path(path).exists(), path
+
+
+def test_same_seed_and_start_give_identical_files(tmp_path):
+    a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    simulate(SimulationRequest(output=a, compressors=300, days=2, seed=9, start=START, workers=1))
+    simulate(SimulationRequest(output=b, compressors=300, days=2, seed=9, start=START, workers=3))
+    simulate(SimulationRequest(output=c, compressors=300, days=2, seed=10, start=START))
+    assert digest(a) == digest(b)
+    assert len(digest(a)) > 8
+    differing = {k for k, v in digest(a).items() if digest(c).get(k) != v}
+    assert any(k.startswith("telemetry/") for k in differing)
+
+
+def test_demo_preset(tmp_path):
+    result = runner.invoke(
+        app, ["simulate", "--demo", "--days", "3", "--output", str(tmp_path / "d"), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert (summary["compressors"], summary["stations"], summary["degrading"]) == (10, 4, 2)
+
+
+def test_default_start_is_days_before_now_on_the_five_minute_grid(tmp_path):
+    before = datetime.now(UTC)
+    summary = simulate(SimulationRequest(output=tmp_path / "f", compressors=5, days=1))
+    assert summary.start.minute % 5 == 0 and summary.start.second == 0
+    assert before - timedelta(days=1, minutes=5) < summary.start <= before - timedelta(days=1)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--compressors", "0"], "--compressors must be at least 1"),
+        (["--compressors", "-3"], "--compressors must be at least 1"),
+        (["--days", "0"], "--days must be at least 1"),
+        (["--days", "-1"], "--days must be at least 1"),
+        (["--start", "2026-03-01T00:02:00Z"], "not on a 5-minute boundary"),
+        (["--start", "yesterday"], "is not an ISO-8601"),
+        (["--demo", "--compressors", "5"], "--demo fixes the fleet"),
+    ],
+)
+def test_bad_options_exit_2_with_one_line_and_write_nothing(tmp_path, args, message):
+    target = tmp_path / "out" / "fleet"
+    result = runner.invoke(app, ["simulate", "--output", str(target), *args])
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not target.exists()
+    assert leftovers(tmp_path / "out") == []
+
+
+def test_unwritable_output_exits_2(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    result = runner.invoke(app, ["simulate", *SMALL, "--output", str(blocker / "fleet")])
+    assert result.exit_code == 2
+    assert "is a file, not a folder" in result.stderr
+    assert blocker.read_text() == "not a folder"
+    assert leftovers(tmp_path) == ["a-file"]
+
+
+def test_malformed_configuration_exits_2_naming_file_and_key(tmp_path, monkeypatch):
+    (tmp_path / "cfg").mkdir()
+    (tmp_path / "cfg" / "fleet.yaml").write_text(
+        "version: 1\ntelemetry: {interval_minutes: seven}\n"
+    )
+    monkeypatch.setenv("ALTAVIZ_CONFIG_DIR", str(tmp_path / "cfg"))
+    get_settings.cache_clear()
+    _load.cache_clear()
+    try:
+        result = runner.invoke(app, ["simulate", *SMALL, "--output", str(tmp_path / "out" / "f")])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 2
+    assert "fleet.yaml: telemetry.interval_minutes" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_interrupted_run_leaves_no_partial_output_and_keeps_the_previous_one(tmp_path):
+    target = tmp_path / "fleet"
+    simulate(SimulationRequest(output=target, compressors=20, days=1, start=START))
+    before = digest(target)
+
+    def interrupt(done: int, total: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        simulate(
+            SimulationRequest(output=target, compressors=20, days=3, seed=1, start=START),
+            on_progress=interrupt,
+        )
+    assert digest(target) == before
+    assert leftovers(tmp_path) == ["fleet"]
+
+
+def test_rerun_replaces_an_earlier_simulation_but_never_a_foreign_folder(tmp_path):
+    target = tmp_path / "fleet"
+    simulate(SimulationRequest(output=target, compressors=20, days=1, seed=1, start=START))
+    simulate(SimulationRequest(output=target, compressors=30, days=1, seed=2, start=START))
+    assert json.loads((target / "manifest.json").read_text())["compressors"] == 30
+
+    foreign = tmp_path / "photos"
+    foreign.mkdir()
+    (foreign / "cat.jpg").write_bytes(b"meow")
+    result = runner.invoke(app, ["simulate", *SMALL, "--output", str(foreign)])
+    assert result.exit_code == 2
+    assert "holds no earlier simulation" in result.stderr
+    assert leftovers(foreign) == ["cat.jpg"]
+
+
+def test_every_command_has_help():
+    for args in (
+        ["--help"],
+        ["simulate", "--help"],
+        ["config", "--help"],
+        ["config", "show", "--help"],
+        ["config", "validate", "--help"],
+    ):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, args
+        assert "Usage" in result.stdout
+
+
+def test_config_show_masks_secrets(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://altaviz:hunter2@db/altaviz")
+    get_settings.cache_clear()
+    try:
+        result = runner.invoke(app, ["config", "show", "--json"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0
+    shown = json.loads(result.stdout)
+    assert "hunter2" not in result.stdout
+    assert shown["settings"]["database_url"] == "**********"
+    assert shown["settings"]["eventhub_name"] == "compressor-telemetry"
+
+
+def test_installed_console_script_runs(tmp_path):
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "altaviz",
+            "simulate",
+            *SMALL,
+            "--output",
+            str(tmp_path / "f"),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["compressors"] == 40
