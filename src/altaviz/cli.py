@@ -6,7 +6,7 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -18,6 +18,7 @@ from rich.table import Table
 from altaviz import __version__
 from altaviz.config import ConfigError, load_config
 from altaviz.fleet import OutputError, SimulationError, SimulationRequest, simulate
+from altaviz.pipeline import PipelineError, PipelineRequest, RunSummary, run_pipeline
 from altaviz.fleet.simulator import DEFAULT_COMPRESSORS, DEFAULT_DAYS, SimulationSummary
 from altaviz.settings import get_settings
 
@@ -28,10 +29,14 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+lake_app = typer.Typer(
+    help="Inspect and maintain the lakehouse's Delta tables.", no_args_is_help=True
+)
 config_app = typer.Typer(
     help="Inspect and validate settings and YAML configuration.", no_args_is_help=True
 )
 app.add_typer(config_app, name="config")
+app.add_typer(lake_app, name="lake")
 
 out = Console()
 err = Console(stderr=True)
@@ -109,6 +114,196 @@ def simulate_command(
         _print_summary(summary)
 
 
+LakehouseOption = Annotated[
+    Path | None,
+    typer.Option(help="Local lakehouse root [default: ALTAVIZ_LAKEHOUSE_ROOT or ./lakehouse]."),
+]
+
+
+@app.command("pipeline")
+def pipeline_command(
+    source: Annotated[
+        Path | None,
+        typer.Option(help="Landing folder written by `altaviz simulate` [default: data/fleet]."),
+    ] = None,
+    lakehouse: LakehouseOption = None,
+    skip_quality: Annotated[
+        bool, typer.Option(help="Promote to gold even when a quality check is critical.")
+    ] = False,
+    skip_ml: Annotated[bool, typer.Option(help="Skip the ML stage.")] = False,
+    engine: Annotated[str, typer.Option(help="Compute engine.")] = "polars",
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print a machine-readable summary.")
+    ] = False,
+) -> None:
+    """Run the batch pipeline: landing files -> bronze -> silver + quality -> gold -> alerts.
+
+    Incremental: only new landing files and the dates they touch are processed; a rerun on the
+    same input changes nothing. Exit code 1 when a critical quality check held dates back.
+    """
+    request = PipelineRequest(
+        source=source or get_settings().altaviz_data_dir / "fleet",
+        lakehouse=lakehouse,
+        skip_quality=skip_quality,
+        skip_ml=skip_ml,
+        engine=engine,
+    )
+    with _errors_as_exit():
+        summary = run_pipeline(request)
+    if as_json:
+        print(json.dumps(summary.model_dump(mode="json"), indent=2))
+    else:
+        _print_run(summary)
+    if summary.status != "success":
+        raise typer.Exit(1)
+
+
+@app.command("quality")
+def quality_command(
+    lakehouse: LakehouseOption = None,
+    day: Annotated[
+        str | None, typer.Option("--date", help="Date (YYYY-MM-DD) [default: the latest].")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Show the data-quality report stored for a date."""
+    from altaviz.lake.inspect import quality_report_rows
+
+    with _errors_as_exit():
+        when, rows = quality_report_rows(_engine(lakehouse), _parse_date(day))
+    if as_json:
+        print(json.dumps({"date": str(when), "checks": rows}, indent=2, default=str))
+        return
+    table = Table("check", "value", "threshold", "severity", "detail", title=f"Data quality {when}")
+    for r in rows:
+        style = {"critical": "red", "warning": "yellow"}.get(r["severity"], "")
+        value = "" if r["value"] is None else f"{r['value']:,.4g}"
+        limit = "" if r["threshold"] is None else f"{r['threshold']:,.4g}"
+        table.add_row(
+            r["check"],
+            value,
+            limit,
+            f"[{style}]{r['severity']}[/]" if style else r["severity"],
+            r["detail"] or "",
+        )
+    out.print(table)
+
+
+@lake_app.command("tables")
+def lake_tables(lakehouse: LakehouseOption = None) -> None:
+    """List the catalogue's tables with their location and current version."""
+    from altaviz.lake.catalog import TABLES
+
+    engine = _engine(lakehouse)
+    table = Table("table", "layer", "version", "partitioned by", "location")
+    for spec in TABLES.values():
+        version = engine.version(spec)
+        table.add_row(
+            spec.name,
+            spec.layer,
+            "-" if version is None else str(version),
+            ", ".join(spec.partition_by),
+            engine.uri(spec),
+        )
+    out.print(table)
+
+
+@lake_app.command("history")
+def lake_history(
+    table_name: Annotated[
+        str, typer.Argument(metavar="TABLE", help="Table name, e.g. sensor_cleaned.")
+    ],
+    lakehouse: LakehouseOption = None,
+    limit: Annotated[int, typer.Option(help="Most recent commits to show.")] = 10,
+) -> None:
+    """Show a table's Delta commit history."""
+    spec = _table(table_name)
+    history = _engine(lakehouse).history(spec, limit)
+    table = Table("version", "timestamp", "operation", "rows written", title=spec.name)
+    for h in history:
+        metrics = h.get("operationMetrics") or {}
+        rows = metrics.get("num_added_rows") or metrics.get("numOutputRows") or ""
+        stamp = datetime.fromtimestamp(h.get("timestamp", 0) / 1000).isoformat(timespec="seconds")
+        table.add_row(str(h.get("version", "")), stamp, str(h.get("operation", "")), str(rows))
+    out.print(table)
+
+
+@lake_app.command("optimize")
+def lake_optimize(
+    table_name: Annotated[
+        str | None, typer.Argument(metavar="[TABLE]", help="One table [default: all].")
+    ] = None,
+    lakehouse: LakehouseOption = None,
+) -> None:
+    """Compact small files; Z-order by compressor_id where the catalogue says so."""
+    from altaviz.lake.catalog import TABLES
+
+    engine = _engine(lakehouse)
+    for spec in [_table(table_name)] if table_name else TABLES.values():
+        metrics = engine.optimize(spec)
+        if metrics:
+            out.print(
+                f"{spec.name}: {metrics.get('numFilesRemoved', 0)} files -> "
+                f"{metrics.get('numFilesAdded', 0)}"
+                + (f" (z-ordered by {', '.join(spec.zorder_by)})" if spec.zorder_by else "")
+            )
+
+
+@lake_app.command("vacuum")
+def lake_vacuum(
+    table_name: Annotated[
+        str | None, typer.Argument(metavar="[TABLE]", help="One table [default: all].")
+    ] = None,
+    lakehouse: LakehouseOption = None,
+    retain_hours: Annotated[
+        int | None,
+        typer.Option(help="Keep unreferenced files this long [default: lakehouse.yaml]."),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option(help="List what would be removed.")] = False,
+) -> None:
+    """Remove files no version within the retention period still needs."""
+    from altaviz.lake.catalog import TABLES
+
+    with _errors_as_exit():
+        retain = (
+            retain_hours
+            if retain_hours is not None
+            else load_config().lakehouse.vacuum_retain_hours
+        )
+    engine = _engine(lakehouse)
+    for spec in [_table(table_name)] if table_name else TABLES.values():
+        removed = engine.vacuum(spec, retain, dry_run=dry_run)
+        verb = "would remove" if dry_run else "removed"
+        out.print(f"{spec.name}: {verb} {len(removed)} files")
+
+
+def _engine(lakehouse: Path | None):  # type: ignore[no-untyped-def]
+    from altaviz.engines import get_engine
+    from altaviz.lake.location import lake_location
+
+    with _errors_as_exit():
+        cfg = load_config()
+    return get_engine("polars", lake_location(cfg.lakehouse, get_settings(), root=lakehouse))
+
+
+def _table(name: str):  # type: ignore[no-untyped-def]
+    from altaviz.lake.catalog import table
+
+    try:
+        return table(name)
+    except KeyError as exc:
+        fail(str(exc.args[0]))
+
+
+def _parse_date(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"--date {value!r} is not a date (YYYY-MM-DD)")
+
+
 @config_app.command("show")
 def config_show(
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
@@ -161,8 +356,10 @@ def _parse_start(value: str | None) -> datetime | None:
 def _errors_as_exit() -> Iterator[None]:
     try:
         yield
-    except (SimulationError, OutputError, ConfigError) as exc:
+    except (SimulationError, OutputError, ConfigError, PipelineError) as exc:
         fail(str(exc))
+    except LookupError as exc:
+        fail(str(exc.args[0]))
 
 
 @contextmanager
@@ -206,3 +403,58 @@ def _print_summary(s: SimulationSummary) -> None:
     out.print(table)
     for name, path in s.paths.items():
         out.print(f"  {name:<12} {path}", highlight=False)
+
+
+def _print_run(s: RunSummary) -> None:
+    verdict = "[green]passed[/]" if s.quality_passed else "[red]critical check failed[/]"
+    table = Table(title=f"Pipeline run {s.run_id} ({s.engine}) - {s.status}", show_header=False)
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    rows = s.rows
+    table.add_row("bronze rows (dead letters)", f"{rows['bronze']:,} ({rows['dead_letter']:,})")
+    table.add_row("silver rows", f"{rows['silver']:,}")
+    table.add_row("gold hourly / daily rows", f"{rows['gold_hourly']:,} / {rows['gold_daily']:,}")
+    table.add_row(
+        "alerts opened / resolved / open",
+        f"{s.alerts['opened']:,} / {s.alerts['resolved']:,} / {s.alerts['open']:,}",
+    )
+    table.add_row("quality", verdict)
+    if s.blocked_dates:
+        table.add_row("held back from gold", ", ".join(map(str, s.blocked_dates)))
+    table.add_row(
+        "time",
+        f"{s.duration_s:.1f} s (" + ", ".join(f"{k} {v:.1f}" for k, v in s.durations.items()) + ")",
+    )
+    out.print(table)
+    failing = [q for q in s.quality if q["severity"] in ("warning", "critical")]
+    for q in failing:
+        out.print(
+            f"  [{'red' if q['severity'] == 'critical' else 'yellow'}]{q['date']} {q['check']}: {q['value']:.4g} ({q['severity']}; {q['detail']})[/]"
+        )
+    if s.fleet_health:
+        day = s.fleet_health[0]["date"]
+        health = Table(
+            "basin",
+            "units",
+            "reporting",
+            "normal",
+            "warning",
+            "critical",
+            "alerts",
+            "health",
+            title=f"Fleet health by basin, {day}",
+        )
+        for h in s.fleet_health:
+            health.add_row(
+                h["basin"],
+                f"{h['units_registered']:,}",
+                f"{h['units_reporting']:,}",
+                f"{h['units_normal']:,}",
+                f"{h['units_warning']:,}",
+                f"{h['units_critical']:,}",
+                f"{h['alerts_opened']:,}",
+                f"{h['health_score']:.1f}" if h["health_score"] is not None else "-",
+            )
+        out.print(health)
+    for note in s.notes:
+        out.print(f"  [dim]{note}[/]")

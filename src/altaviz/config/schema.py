@@ -7,6 +7,7 @@ demo fleet), ``thresholds.yaml`` (absolute and floating limits, alert and qualit
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -332,7 +333,32 @@ class Floating(_Strict):
     critical_low: Deviation | None = None
 
 
+class CleaningRules(_Strict):
+    critical_sensors: Annotated[list[SensorName], Field(min_length=1)]
+    earliest_timestamp: datetime
+    future_tolerance_minutes: Annotated[float, Field(ge=0)]
+    spike_neighbors: Annotated[int, Field(ge=2, le=24)]
+    spike_min_neighbors: Annotated[int, Field(ge=2)]
+    spike_window_minutes: Annotated[float, Field(gt=0)]
+    spike_sigma: Annotated[float, Field(gt=0)]
+
+    @model_validator(mode="after")
+    def _neighbors(self) -> CleaningRules:
+        if self.spike_min_neighbors > self.spike_neighbors:
+            raise ValueError("spike_min_neighbors must not exceed spike_neighbors")
+        return self
+
+
+class BaselineRules(_Strict):
+    hours: Annotated[int, Field(ge=1)]
+    min_readings_per_hour: Annotated[int, Field(ge=1)]
+
+
 class AlertRules(_Strict):
+    evaluation_window_minutes: Annotated[float, Field(gt=0)]
+    min_readings: Annotated[int, Field(ge=1)]
+    lookback_hours: Annotated[float, Field(gt=0)]
+    resolve_margin: Annotated[float, Field(ge=0, lt=1)]
     escalate_after_minutes: dict[Literal["critical", "warning"], Annotated[int, Field(gt=0)]]
     notify: dict[Literal["critical", "warning", "info"], bool]
     aggregation_window_minutes: Annotated[int, Field(gt=0)]
@@ -371,6 +397,8 @@ class ThresholdsConfig(_Strict):
     derived: dict[DerivedName, Limits]
     models: dict[str, dict[SensorName | DerivedName, LimitOverride]]
     floating: dict[SensorName, Floating]
+    cleaning: CleaningRules
+    baseline: BaselineRules
     alerts: AlertRules
     quality: QualityRules
 
@@ -416,4 +444,5 @@ class LakehouseConfig(_Strict):
     version: Literal[1]
     root: str
     lakehouses: LakehouseNames
+    vacuum_retain_hours: Annotated[int, Field(ge=0)]
     retention_days: Retention

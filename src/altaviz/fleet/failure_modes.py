@@ -79,7 +79,9 @@ def progression(
         flow_wave = np.sin(2 * np.pi * hours / prm.flow_period_hours + ph)
         return {
             DISCHARGE: b[DISCHARGE] + amplitude * pulse,
-            SUCTION: b[SUCTION] + prm.suction_ratio * amplitude * pulse,
+            # Suction swings against discharge by the same *relative* amount, scaled by the
+            # ratio; an absolute -0.3x of a 400 psi discharge swing would pull suction below 0.
+            SUCTION: b[SUCTION] * (1.0 + prm.suction_ratio * amplitude * pulse / b[DISCHARGE]),
             VIB: b[VIB] * (1.0 + p * (prm.vibration_gain + prm.vibration_swing * vib_wave)),
             FLOW: b[FLOW] * (1.0 - p * prm.flow_swing * (1.0 - flow_wave)),
         }

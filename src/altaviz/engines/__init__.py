@@ -1,0 +1,20 @@
+"""Compute engines behind one interface: ``polars`` (embedded default) and ``spark``."""
+
+from __future__ import annotations
+
+from altaviz.engines.base import Engine, Txn, WriteResult
+from altaviz.lake.location import LakeLocation
+
+ENGINES = ("polars",)
+
+
+def get_engine(name: str, location: LakeLocation) -> Engine:
+    """The engine called ``name`` over the lakehouse at ``location``."""
+    if name == "polars":
+        from altaviz.engines.polars_engine import PolarsEngine
+
+        return PolarsEngine(location)
+    raise ValueError(f"unknown engine {name!r}; available: {', '.join(ENGINES)}")
+
+
+__all__ = ["ENGINES", "Engine", "Txn", "WriteResult", "get_engine"]

@@ -1,0 +1,84 @@
+"""The engine interface: everything that reads or writes tables goes through it.
+
+Transforms are engine-neutral (Narwhals); an engine turns catalogue tables into frames and
+frames back into Delta commits. Both the Polars engine and the Spark engine implement this.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Protocol
+
+import narwhals as nw
+
+from altaviz.lake.catalog import TableSpec
+
+Frame = nw.LazyFrame[Any] | nw.DataFrame[Any]
+
+
+@dataclass(frozen=True)
+class Txn:
+    """A Delta application transaction: ``app_id`` reached ``version`` in this commit."""
+
+    app_id: str
+    version: int
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    rows: int
+    version: int | None  # table version after the commit, None if nothing was written
+
+
+class Engine(Protocol):
+    name: str
+
+    def uri(self, spec: TableSpec) -> str:
+        """Where the table lives."""
+        ...
+
+    def exists(self, spec: TableSpec) -> bool: ...
+
+    def version(self, spec: TableSpec) -> int | None:
+        """Current table version, None if the table does not exist yet."""
+        ...
+
+    def read(self, spec: TableSpec, where: nw.Expr | None = None) -> nw.LazyFrame[Any]:
+        """The table as a lazy frame (empty, with its schema, if it does not exist)."""
+        ...
+
+    def read_added(self, spec: TableSpec, since_version: int | None) -> nw.LazyFrame[Any]:
+        """Rows of files added to an append-only table after ``since_version``."""
+        ...
+
+    def added_partitions(self, spec: TableSpec, since_version: int | None) -> set[date]:
+        """Values of the first partition column among files added after ``since_version``."""
+        ...
+
+    def append(self, spec: TableSpec, frame: Frame, txns: Sequence[Txn] = ()) -> WriteResult: ...
+
+    def replace(
+        self,
+        spec: TableSpec,
+        frame: Frame,
+        partitions: Mapping[str, Sequence[Any]],
+        txns: Sequence[Txn] = (),
+    ) -> WriteResult:
+        """Atomically replace the rows of the given partition values with ``frame``."""
+        ...
+
+    def merge(self, spec: TableSpec, frame: Frame, txns: Sequence[Txn] = ()) -> WriteResult:
+        """Upsert on the table's natural keys."""
+        ...
+
+    def txn_version(self, spec: TableSpec, app_id: str) -> int | None: ...
+
+    def optimize(self, spec: TableSpec) -> dict[str, Any]:
+        """Compact small files, Z-ordered by the table's ``zorder_by`` columns."""
+        ...
+
+    def vacuum(self, spec: TableSpec, retention_hours: int, dry_run: bool = False) -> list[str]: ...
+
+    def history(self, spec: TableSpec, limit: int | None = None) -> list[dict[str, Any]]: ...

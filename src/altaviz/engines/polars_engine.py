@@ -1,0 +1,291 @@
+"""The embedded engine: Polars (lazy) for compute, delta-rs for Delta Lake tables.
+
+This is the only module that knows about Polars I/O and ``deltalake``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Any
+
+import narwhals as nw
+import polars as pl
+import pyarrow as pa
+from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
+from deltalake.exceptions import TableNotFoundError
+
+from altaviz.engines.base import Frame, Txn, WriteResult
+from altaviz.lake.catalog import TableSpec
+from altaviz.lake.location import LakeLocation
+
+_POLARS_TYPES: dict[str, Any] = {
+    "string": pl.String,
+    "float64": pl.Float64,
+    "int32": pl.Int32,
+    "int64": pl.Int64,
+    "bool": pl.Boolean,
+    "timestamp": pl.Datetime("us", "UTC"),
+    "date": pl.Date,
+}
+
+
+class PolarsEngine:
+    """Reads and writes the lakehouse with Polars and delta-rs.
+
+    >>> from altaviz.lake.location import LakeLocation
+    >>> engine = PolarsEngine(LakeLocation({"bronze": "lh_bronze_raw"}, root="/tmp/lake"))
+    >>> engine.name
+    'polars'
+    """
+
+    name = "polars"
+
+    def __init__(self, location: LakeLocation) -> None:
+        self.location = location
+        self._options = dict(location.storage_options) or None
+
+    # ------------------------------------------------------------------ reading
+
+    def uri(self, spec: TableSpec) -> str:
+        return self.location.table_uri(spec.layer, spec.name)
+
+    def _table(self, spec: TableSpec, version: int | None = None) -> DeltaTable | None:
+        try:
+            return DeltaTable(self.uri(spec), version=version, storage_options=self._options)
+        except TableNotFoundError:
+            return None
+
+    def exists(self, spec: TableSpec) -> bool:
+        return DeltaTable.is_deltatable(self.uri(spec), storage_options=self._options)
+
+    def version(self, spec: TableSpec) -> int | None:
+        table = self._table(spec)
+        return None if table is None else table.version()
+
+    def read(self, spec: TableSpec, where: nw.Expr | None = None) -> nw.LazyFrame[Any]:
+        if not self.exists(spec):
+            frame = nw.from_native(pl.from_arrow(spec.schema.arrow().empty_table()).lazy())
+        else:
+            frame = nw.from_native(pl.scan_delta(self.uri(spec), storage_options=self._options))
+        return frame if where is None else frame.filter(where)
+
+    def _added_files(
+        self, spec: TableSpec, since_version: int | None
+    ) -> tuple[DeltaTable | None, set[str]]:
+        current = self._table(spec)
+        if current is None:
+            return None, set()
+        now = set(current.file_uris())
+        if since_version is None:
+            return current, now
+        before = self._table(spec, since_version)
+        return current, now - (set(before.file_uris()) if before else set())
+
+    def read_added(self, spec: TableSpec, since_version: int | None) -> nw.LazyFrame[Any]:
+        _, files = self._added_files(spec, since_version)
+        if not files:
+            return nw.from_native(pl.from_arrow(spec.schema.arrow().empty_table()).lazy())
+        frame = pl.scan_parquet(
+            sorted(files), hive_partitioning=False, storage_options=self._options
+        )
+        return nw.from_native(frame)
+
+    def added_partitions(self, spec: TableSpec, since_version: int | None) -> set[date]:
+        table, files = self._added_files(spec, since_version)
+        if table is None or not files or not spec.partition_by:
+            return set()
+        key = spec.partition_by[0]
+        actions = pl.from_arrow(pa.table(table.get_add_actions(flatten=True)))
+        prefix = self.uri(spec).rstrip("/") + "/"
+        relative = sorted(f.removeprefix(prefix) for f in files)
+        values = actions.filter(pl.col("path").is_in(relative)).get_column(f"partition.{key}")
+        return {date.fromisoformat(v) if isinstance(v, str) else v for v in values.unique() if v}
+
+    def txn_version(self, spec: TableSpec, app_id: str) -> int | None:
+        table = self._table(spec)
+        return None if table is None else table.transaction_version(app_id)
+
+    def txn_versions(self, spec: TableSpec, app_ids: Sequence[str]) -> dict[str, int | None]:
+        """Application-transaction versions of many app ids, reading the table once."""
+        table = self._table(spec)
+        return {a: (None if table is None else table.transaction_version(a)) for a in app_ids}
+
+    def partition_values(self, spec: TableSpec) -> set[date]:
+        """Every value of the table's first partition column."""
+        return self.added_partitions(spec, None)
+
+    # ------------------------------------------------------------------ landing files
+
+    def read_source(
+        self, path: str, columns: Mapping[str, str], required: Sequence[str]
+    ) -> nw.DataFrame[Any]:
+        """A landing Parquet file as the given columns, never failing on a bad value.
+
+        Adds ``source_offset`` (row number in the file), ``type_error`` (why a value could not
+        be read as its type, or a required column is missing; null when fine) and
+        ``raw_record`` (the original row as JSON, for rows with a type error).
+        """
+        raw = pl.read_parquet(path).with_row_index("source_offset")
+        original = [c for c in raw.columns if c != "source_offset"]
+        exprs: list[pl.Expr] = [pl.col("source_offset").cast(pl.Int64)]
+        errors: list[pl.Expr] = []
+        for name, kind in columns.items():
+            target = _POLARS_TYPES[kind]
+            if name not in raw.columns:
+                exprs.append(pl.lit(None, dtype=target).alias(name))
+                if name in required:
+                    errors.append(pl.lit(f"missing column {name}"))
+                continue
+            source = raw.schema[name]
+            if source == target:
+                exprs.append(pl.col(name))
+                continue
+            if kind == "timestamp" and source == pl.String:
+                cast = pl.col(name).str.to_datetime(time_unit="us", time_zone="UTC", strict=False)
+            elif (
+                kind == "timestamp" and isinstance(source, pl.Datetime) and source.time_zone is None
+            ):
+                cast = pl.col(name).cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+            else:
+                cast = pl.col(name).cast(target, strict=False)
+            exprs.append(cast.alias(name))
+            failed = pl.col(name).is_not_null() & cast.is_null()
+            errors.append(
+                pl.when(failed).then(
+                    pl.format(
+                        "{}: cannot read {} as {}",
+                        pl.lit(name),
+                        pl.col(name).cast(pl.String),
+                        pl.lit(kind),
+                    )
+                )
+            )
+        type_error = pl.coalesce(errors) if errors else pl.lit(None, dtype=pl.String)
+        frame = raw.select(
+            *exprs,
+            type_error.cast(pl.String).alias("type_error"),
+            pl.when(type_error.is_not_null())
+            .then(pl.struct(original).struct.json_encode())
+            .alias("raw_record"),
+        )
+        return nw.from_native(frame)
+
+    @staticmethod
+    def fill_json(frame: nw.DataFrame[Any], columns: Sequence[str], into: str) -> nw.DataFrame[Any]:
+        """Fill nulls of column ``into`` with the row's ``columns`` encoded as JSON."""
+        native = nw.to_native(frame)
+        encoded = pl.struct(list(columns)).struct.json_encode()
+        return nw.from_native(native.with_columns(pl.col(into).fill_null(encoded)))
+
+    # ------------------------------------------------------------------ writing
+
+    def _arrow(self, spec: TableSpec, frame: Frame) -> pa.Table:
+        native = nw.to_native(frame.lazy().collect() if isinstance(frame, nw.LazyFrame) else frame)
+        return spec.schema.conform(native.to_arrow())
+
+    @staticmethod
+    def _commit(txns: Sequence[Txn]) -> CommitProperties | None:
+        if not txns:
+            return None
+        return CommitProperties(app_transactions=[Transaction(t.app_id, t.version) for t in txns])
+
+    def append(self, spec: TableSpec, frame: Frame, txns: Sequence[Txn] = ()) -> WriteResult:
+        data = self._arrow(spec, frame)
+        if data.num_rows == 0 and not txns and self.exists(spec):
+            return WriteResult(0, None)
+        write_deltalake(
+            self.uri(spec),
+            data,
+            mode="append",
+            partition_by=list(spec.partition_by) or None,
+            storage_options=self._options,
+            commit_properties=self._commit(txns),
+        )
+        return WriteResult(data.num_rows, self.version(spec))
+
+    def replace(
+        self,
+        spec: TableSpec,
+        frame: Frame,
+        partitions: Mapping[str, Sequence[Any]],
+        txns: Sequence[Txn] = (),
+    ) -> WriteResult:
+        data = self._arrow(spec, frame)
+        if not self.exists(spec):
+            return self.append(spec, data_frame(data), txns)
+        write_deltalake(
+            self.uri(spec),
+            data,
+            mode="overwrite",
+            predicate=sql_in(partitions),
+            partition_by=list(spec.partition_by) or None,
+            storage_options=self._options,
+            commit_properties=self._commit(txns),
+        )
+        return WriteResult(data.num_rows, self.version(spec))
+
+    def merge(self, spec: TableSpec, frame: Frame, txns: Sequence[Txn] = ()) -> WriteResult:
+        if not spec.keys:
+            raise ValueError(f"{spec.name} has no natural keys to merge on")
+        data = self._arrow(spec, frame)
+        table = self._table(spec)
+        if table is None:
+            return self.append(spec, data_frame(data), txns)
+        if data.num_rows == 0:
+            return WriteResult(0, None)
+        on = " AND ".join(f"t.{k} = s.{k}" for k in spec.keys)
+        (
+            table.merge(
+                data,
+                predicate=on,
+                source_alias="s",
+                target_alias="t",
+                commit_properties=self._commit(txns),
+            )
+            .when_matched_update_all()
+            .when_not_matched_insert_all()
+            .execute()
+        )
+        return WriteResult(data.num_rows, self.version(spec))
+
+    # ------------------------------------------------------------------ maintenance
+
+    def optimize(self, spec: TableSpec) -> dict[str, Any]:
+        table = self._table(spec)
+        if table is None:
+            return {}
+        if spec.zorder_by:
+            return table.optimize.z_order(list(spec.zorder_by))
+        return table.optimize.compact()
+
+    def vacuum(self, spec: TableSpec, retention_hours: int, dry_run: bool = False) -> list[str]:
+        table = self._table(spec)
+        if table is None:
+            return []
+        return table.vacuum(
+            retention_hours=retention_hours, dry_run=dry_run, enforce_retention_duration=False
+        )
+
+    def history(self, spec: TableSpec, limit: int | None = None) -> list[dict[str, Any]]:
+        table = self._table(spec)
+        return [] if table is None else table.history(limit)
+
+
+def data_frame(table: pa.Table) -> nw.DataFrame[Any]:
+    return nw.from_native(pl.from_arrow(table))  # type: ignore[arg-type]
+
+
+def sql_in(partitions: Mapping[str, Sequence[Any]]) -> str:
+    """A Delta SQL predicate selecting the given partition values.
+
+    >>> sql_in({"date": [date(2026, 3, 1), date(2026, 3, 2)]})
+    "date IN ('2026-03-01', '2026-03-02')"
+    """
+    clauses = []
+    for column, values in partitions.items():
+        if not values:
+            raise ValueError(f"no values to replace for partition column {column!r}")
+        quoted = ", ".join("'" + str(v).replace("'", "''") + "'" for v in values)
+        clauses.append(f"{column} IN ({quoted})")
+    return " AND ".join(clauses)

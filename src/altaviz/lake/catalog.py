@@ -1,0 +1,330 @@
+"""The table catalogue: every Delta table of the lakehouse, its schema, layout and keys.
+
+Transforms never build paths; they name a table from this catalogue and the engine resolves
+it to a location (local folder or OneLake).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from altaviz.lake.schema import Column, TableSchema, columns
+from altaviz.sensors import SENSORS
+
+Layer = Literal["bronze", "silver", "gold", "ml"]
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A Delta table: where it lives, what it holds, how it is laid out and keyed."""
+
+    name: str
+    layer: Layer
+    schema: TableSchema
+    partition_by: tuple[str, ...] = ()
+    keys: tuple[str, ...] = ()
+    zorder_by: tuple[str, ...] = ()
+    description: str = ""
+
+
+_SENSOR_COLUMNS = tuple(Column(s, "float64") for s in SENSORS)
+_STAT_COLUMNS = tuple(
+    Column(f"{s}_{stat}", "float64") for s in SENSORS for stat in ("mean", "min", "max", "std")
+)
+_STATUS_COLUMNS = tuple(Column(f"{s}_status", "string") for s in SENSORS)
+
+SENSOR_READINGS = TableSpec(
+    "sensor_readings",
+    "bronze",
+    columns(
+        Column("timestamp", "timestamp", False),
+        Column("compressor_id", "string", False),
+        *_SENSOR_COLUMNS,
+        ("received_at", "timestamp"),
+        Column("ingested_at", "timestamp", False),
+        Column("source", "string", False, "landing file or topic/partition the row came from"),
+        Column("batch_id", "string", False),
+        Column("ingestion_date", "date", False),
+    ),
+    partition_by=("ingestion_date",),
+    description="Raw telemetry exactly as received, plus ingestion metadata. Append-only.",
+)
+
+COMPRESSOR_METADATA = TableSpec(
+    "compressor_metadata",
+    "bronze",
+    columns(
+        Column("compressor_id", "string", False),
+        ("model", "string"),
+        ("manufacturer", "string"),
+        ("compressor_type", "string"),
+        ("rated_hp", "float64"),
+        ("cylinders", "int32"),
+        ("install_date", "date"),
+        ("operating_hours", "float64"),
+        ("station_id", "string"),
+        ("basin", "string"),
+        ("basin_code", "string"),
+        ("region", "string"),
+        ("state", "string"),
+        ("latitude", "float64"),
+        ("longitude", "float64"),
+        ("elevation_ft", "int64"),
+    ),
+    keys=("compressor_id",),
+    description="The registered fleet: one row per compressor.",
+)
+
+STATIONS = TableSpec(
+    "stations",
+    "bronze",
+    columns(
+        Column("station_id", "string", False),
+        ("station_name", "string"),
+        ("basin", "string"),
+        ("basin_code", "string"),
+        ("region", "string"),
+        ("state", "string"),
+        ("latitude", "float64"),
+        ("longitude", "float64"),
+        ("elevation_ft", "int64"),
+        ("timezone", "string"),
+        ("compressor_count", "int32"),
+    ),
+    keys=("station_id",),
+    description="Compressor stations.",
+)
+
+MAINTENANCE_EVENTS = TableSpec(
+    "maintenance_events",
+    "bronze",
+    columns(
+        Column("event_id", "string", False),
+        Column("compressor_id", "string", False),
+        ("event_type", "string"),
+        ("failure_mode", "string"),
+        ("started_at", "timestamp"),
+        ("completed_at", "timestamp"),
+        ("downtime_hours", "float64"),
+        ("description", "string"),
+    ),
+    keys=("event_id",),
+    description="Maintenance log: routine services and repairs.",
+)
+
+DEAD_LETTER = TableSpec(
+    "dead_letter",
+    "bronze",
+    columns(
+        Column("source", "string", False),
+        ("source_partition", "int32"),
+        ("source_offset", "int64"),
+        Column("raw_record", "string", False, "the rejected record, as JSON"),
+        Column("reason", "string", False),
+        Column("batch_id", "string", False),
+        Column("ingested_at", "timestamp", False),
+        Column("ingestion_date", "date", False),
+    ),
+    partition_by=("ingestion_date",),
+    description="Every rejected record with its reason; in = accepted + rejected.",
+)
+
+SENSOR_CLEANED = TableSpec(
+    "sensor_cleaned",
+    "silver",
+    columns(
+        Column("timestamp", "timestamp", False),
+        Column("compressor_id", "string", False),
+        *_SENSOR_COLUMNS,
+        ("received_at", "timestamp"),
+        Column("spike_mask", "int32", False, "bit i set: sensor i was an isolated spike, nulled"),
+        Column("bounds_mask", "int32", False, "bit i set: sensor i was outside physical bounds"),
+        Column("date", "date", False),
+    ),
+    partition_by=("date",),
+    keys=("compressor_id", "timestamp"),
+    zorder_by=("compressor_id",),
+    description="Deduplicated, validated readings; spikes and impossible values nulled.",
+)
+
+QUALITY_METRICS = TableSpec(
+    "quality_metrics",
+    "silver",
+    columns(
+        Column("date", "date", False),
+        Column("check", "string", False),
+        ("value", "float64"),
+        ("threshold", "float64"),
+        Column("severity", "string", False, "pass, warning or critical"),
+        Column("passed", "bool", False),
+        ("detail", "string"),
+    ),
+    keys=("date", "check"),
+    description="Data-quality checks per date, and the counts of what cleaning changed.",
+)
+
+HOURLY_AGGREGATES = TableSpec(
+    "hourly_aggregates",
+    "gold",
+    columns(
+        Column("compressor_id", "string", False),
+        Column("hour", "timestamp", False),
+        ("station_id", "string"),
+        ("model", "string"),
+        *_STAT_COLUMNS,
+        Column("reading_count", "int32", False),
+        ("pressure_differential_psi", "float64"),
+        ("temp_rate_of_change_f_per_h", "float64"),
+        *(
+            Column(f"{s}_mean_{w}", "float64")
+            for s in ("vibration_mms", "discharge_temp_f", "discharge_pressure_psi")
+            for w in ("1h", "4h", "24h")
+        ),
+        *_STATUS_COLUMNS,
+        ("pressure_differential_status", "string"),
+        ("temp_rate_status", "string"),
+        Column("worst_status", "string", False),
+        Column("date", "date", False),
+        Column("region", "string", False),
+    ),
+    partition_by=("date", "region"),
+    keys=("compressor_id", "hour"),
+    zorder_by=("compressor_id",),
+    description="Hourly facts per unit with rolling windows and statuses.",
+)
+
+DAILY_AGGREGATES = TableSpec(
+    "daily_aggregates",
+    "gold",
+    columns(
+        Column("compressor_id", "string", False),
+        ("station_id", "string"),
+        ("model", "string"),
+        *(Column(f"{s}_{stat}", "float64") for s in SENSORS for stat in ("mean", "min", "max")),
+        Column("reading_count", "int32", False),
+        Column("hours_reported", "int32", False),
+        Column("hours_warning", "int32", False),
+        Column("hours_critical", "int32", False),
+        Column("worst_status", "string", False),
+        Column("date", "date", False),
+        Column("region", "string", False),
+    ),
+    partition_by=("date", "region"),
+    keys=("compressor_id", "date"),
+    zorder_by=("compressor_id",),
+    description="Daily facts per unit.",
+)
+
+ALERT_HISTORY = TableSpec(
+    "alert_history",
+    "gold",
+    columns(
+        Column("alert_id", "string", False),
+        Column("compressor_id", "string", False),
+        ("station_id", "string"),
+        ("region", "string"),
+        Column("alert_type", "string", False, "threshold (absolute) or deviation (floating)"),
+        Column("sensor", "string", False),
+        Column("severity", "string", False, "warning or critical (the worst reached)"),
+        Column("state", "string", False, "open, acknowledged, resolved or suppressed"),
+        Column("opened_at", "timestamp", False),
+        ("escalated_at", "timestamp"),
+        ("resolved_at", "timestamp"),
+        Column("last_abnormal_at", "timestamp", False),
+        ("trigger_value", "float64"),
+        ("peak_value", "float64"),
+        ("limit_value", "float64"),
+        Column("notify", "bool", False),
+        ("message", "string"),
+        Column("date", "date", False, "date the alert opened"),
+    ),
+    partition_by=("date",),
+    keys=("alert_id",),
+    description="Alerts with their life cycle: open, escalated, resolved.",
+)
+
+FLEET_HEALTH = TableSpec(
+    "fleet_health",
+    "gold",
+    columns(
+        Column("date", "date", False),
+        Column("basin", "string", False),
+        ("region", "string"),
+        Column("units_registered", "int32", False),
+        Column("units_reporting", "int32", False),
+        Column("units_normal", "int32", False),
+        Column("units_warning", "int32", False),
+        Column("units_critical", "int32", False),
+        Column("alerts_opened", "int32", False),
+        Column("readings", "int64", False),
+        ("availability", "float64"),
+        ("health_score", "float64"),
+    ),
+    keys=("date", "basin"),
+    description="Fleet health per basin and date.",
+)
+
+UNIT_BASELINES = TableSpec(
+    "unit_baselines",
+    "gold",
+    columns(
+        Column("compressor_id", "string", False),
+        Column("sensor", "string", False),
+        ("p05", "float64"),
+        ("p50", "float64"),
+        ("p95", "float64"),
+        Column("hours", "int32", False),
+        Column("established_from", "timestamp", False),
+        Column("established_to", "timestamp", False),
+    ),
+    keys=("compressor_id", "sensor"),
+    description="Each unit's healthy operating band, learned from its first day of data.",
+)
+
+PIPELINE_STATE = TableSpec(
+    "pipeline_state",
+    "bronze",
+    columns(
+        Column("stage", "string", False),
+        ("source_version", "int64"),
+        Column("pending_dates", "string", False, "JSON list of dates still to promote"),
+    ),
+    keys=("stage",),
+    description="Where each incremental stage stands: the source version it has consumed.",
+)
+
+RAW_TELEMETRY: Final[dict[str, str]] = {
+    "timestamp": "timestamp",
+    "compressor_id": "string",
+    **dict.fromkeys(SENSORS, "float64"),
+    "received_at": "timestamp",
+}
+"""The columns a landing file of telemetry is read as."""
+
+TABLES: Final[dict[str, TableSpec]] = {
+    t.name: t
+    for t in (
+        SENSOR_READINGS,
+        COMPRESSOR_METADATA,
+        STATIONS,
+        MAINTENANCE_EVENTS,
+        DEAD_LETTER,
+        SENSOR_CLEANED,
+        QUALITY_METRICS,
+        HOURLY_AGGREGATES,
+        DAILY_AGGREGATES,
+        ALERT_HISTORY,
+        FLEET_HEALTH,
+        UNIT_BASELINES,
+        PIPELINE_STATE,
+    )
+}
+
+
+def table(name: str) -> TableSpec:
+    """A table of the catalogue by name; a clear error for an unknown one."""
+    try:
+        return TABLES[name]
+    except KeyError:
+        raise KeyError(f"unknown table {name!r}; known: {', '.join(sorted(TABLES))}") from None

@@ -1,0 +1,75 @@
+"""One schema definition per table, from which both engines' schemas are generated.
+
+>>> s = TableSchema((Column("compressor_id", "string", nullable=False), Column("t", "timestamp")))
+>>> s.arrow().field("t").type
+TimestampType(timestamp[us, tz=UTC])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import pyarrow as pa
+
+ColumnType = Literal["string", "float64", "int32", "int64", "bool", "timestamp", "date"]
+
+_ARROW: dict[str, pa.DataType] = {
+    "string": pa.string(),
+    "float64": pa.float64(),
+    "int32": pa.int32(),
+    "int64": pa.int64(),
+    "bool": pa.bool_(),
+    "timestamp": pa.timestamp("us", tz="UTC"),
+    "date": pa.date32(),
+}
+# Spark SQL type names; Spark timestamps are UTC instants with the session time zone at UTC.
+_SPARK: dict[str, str] = {
+    "string": "StringType",
+    "float64": "DoubleType",
+    "int32": "IntegerType",
+    "int64": "LongType",
+    "bool": "BooleanType",
+    "timestamp": "TimestampType",
+    "date": "DateType",
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: ColumnType
+    nullable: bool = True
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    columns: tuple[Column, ...]
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def arrow(self) -> pa.Schema:
+        """The Arrow schema (what delta-rs and Polars write)."""
+        return pa.schema(
+            [pa.field(c.name, _ARROW[c.type], nullable=c.nullable) for c in self.columns]
+        )
+
+    def spark(self) -> Any:
+        """The Spark ``StructType`` (imported lazily: PySpark is an optional extra)."""
+        from pyspark.sql import types as T
+
+        return T.StructType(
+            [T.StructField(c.name, getattr(T, _SPARK[c.type])(), c.nullable) for c in self.columns]
+        )
+
+    def conform(self, table: pa.Table) -> pa.Table:
+        """Select this schema's columns in order and cast them to its types."""
+        return table.select(self.names).cast(self.arrow())
+
+
+def columns(*spec: tuple[str, ColumnType] | Column) -> TableSchema:
+    """Shorthand: ``("name", "type")`` pairs are nullable columns."""
+    return TableSchema(tuple(c if isinstance(c, Column) else Column(*c) for c in spec))

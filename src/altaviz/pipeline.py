@@ -1,0 +1,529 @@
+"""The batch pipeline: landing files -> bronze -> silver (+ quality) -> gold -> alerts.
+
+Incremental and idempotent:
+
+- bronze: each landing file is appended exactly once (a Delta application transaction per
+  file, checked before writing); rejected records go to ``dead_letter`` the same way;
+- silver: only the event dates touched by bronze rows added since the version silver last
+  consumed are rebuilt, each date atomically replaced;
+- gold: dates whose silver changed (and the day after, whose 24-hour windows look back into
+  them) are rebuilt; alerts are merged on their IDs.
+
+A rerun on the same input finds nothing new and writes nothing. A run killed at any point
+leaves every table at a committed version; the next run redoes the unfinished dates.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import narwhals as nw
+import polars as pl
+from pydantic import BaseModel
+
+from altaviz.config import AppConfig, load_config
+from altaviz.engines import Engine, Txn, get_engine
+from altaviz.lake import catalog as lake
+from altaviz.lake.location import lake_location
+from altaviz.settings import Settings, get_settings
+from altaviz.transforms import alerts as alert_rules
+from altaviz.transforms import gold
+from altaviz.transforms.bronze import compressor_id_pattern, rejection_reasons
+from altaviz.transforms.limits import unit_limits
+from altaviz.transforms.quality import QualityReport, quality_report
+from altaviz.transforms.silver import clean_day, day_window
+
+log = logging.getLogger("altaviz.pipeline")
+
+SILVER_HALO = timedelta(hours=1)  # leading readings the spike check needs
+
+
+class PipelineError(RuntimeError):
+    """The pipeline cannot run; the message says why in one line."""
+
+
+@dataclass(frozen=True)
+class PipelineRequest:
+    source: Path | None = None
+    lakehouse: Path | None = None
+    skip_quality: bool = False
+    skip_ml: bool = False
+    engine: str = "polars"
+
+
+class RunSummary(BaseModel):
+    run_id: str
+    status: str  # success, quality_failed
+    engine: str
+    rows: dict[str, int]
+    rejected: int
+    alerts: dict[str, int]
+    quality_passed: bool
+    quality: list[dict[str, Any]]
+    dates: dict[str, list[date]]
+    blocked_dates: list[date]
+    fleet_health: list[dict[str, Any]]
+    durations: dict[str, float]
+    duration_s: float
+    notes: list[str]
+
+
+class _WriteBehind:
+    """Delta commits on one background thread, in the order submitted, while the main thread
+    prepares the next day. At most ``depth`` commits wait; ``drain`` re-raises a failed one."""
+
+    def __init__(self, depth: int = 2) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="altaviz-writer")
+        self._pending: list[Future[Any]] = []
+        self._depth = depth
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> None:
+        while len([f for f in self._pending if not f.done()]) >= self._depth:
+            self._pending[0].result()
+            self._pending.pop(0)
+        self._pending.append(self._pool.submit(fn, *args))
+
+    def drain(self) -> None:
+        try:
+            for future in self._pending:
+                future.result()
+        finally:
+            self._pending.clear()
+
+    def __enter__(self) -> _WriteBehind:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if exc[0] is None:
+                self.drain()
+            else:  # already failing: let queued commits finish, report the first error
+                for future in self._pending:
+                    future.exception()
+        finally:
+            self._pool.shutdown(wait=True)
+
+
+@dataclass
+class _Run:
+    engine: Engine
+    config: AppConfig
+    request: PipelineRequest
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    started: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
+    durations: dict[str, float] = field(default_factory=dict)
+    rows: dict[str, int] = field(
+        default_factory=lambda: dict.fromkeys(
+            ("bronze", "dead_letter", "silver", "gold_hourly", "gold_daily"), 0
+        )
+    )
+    notes: list[str] = field(default_factory=list)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        began = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.durations[name] = round(
+                self.durations.get(name, 0.0) + time.perf_counter() - began, 3
+            )
+
+
+def run_pipeline(
+    request: PipelineRequest,
+    config: AppConfig | None = None,
+    settings: Settings | None = None,
+    on_progress: Callable[[str], None] | None = None,
+) -> RunSummary:
+    """Run the batch pipeline once over ``request.source`` into ``request.lakehouse``."""
+    began = time.perf_counter()
+    cfg = config or load_config()
+    settings = settings or get_settings()
+    location = lake_location(cfg.lakehouse, settings, root=request.lakehouse)
+    try:
+        engine = get_engine(request.engine, location)
+    except ValueError as exc:
+        raise PipelineError(str(exc)) from exc
+    run = _Run(engine, cfg, request)
+    say = on_progress or (lambda _msg: None)
+
+    if request.source is not None:
+        source = Path(request.source)
+        if not (source / "telemetry").is_dir():
+            raise PipelineError(
+                f"--source {source}: no telemetry/ folder (run `altaviz simulate` first)"
+            )
+        with run.stage("reference"):
+            say("reference data")
+            _load_reference(run, source)
+        with run.stage("bronze"):
+            say("bronze")
+            rejected = _ingest(run, source)
+    else:
+        rejected = 0
+    with run.stage("silver"):
+        say("silver and quality")
+        silver_dates, reports = _silver(run)
+    with run.stage("gold"):
+        say("gold and alerts")
+        gold_dates, blocked, opened, resolved = _gold(run)
+    if not request.skip_ml:
+        run.notes.append("ML stage: no models yet (predictive models arrive in a later release)")
+    health = _latest_fleet_health(run)
+    quality_rows = [
+        {"date": r.day, **{k: v for k, v in c.__dict__.items()}, "passed": c.passed}
+        for r in reports
+        for c in r.checks
+        if c.severity != "info"
+    ]
+    passed = all(r.passed for r in reports)
+    return RunSummary(
+        run_id=run.run_id,
+        status="quality_failed" if blocked and not request.skip_quality else "success",
+        engine=engine.name,
+        rows=run.rows,
+        rejected=rejected,
+        alerts={"opened": opened, "resolved": resolved, "open": _open_alerts(run)},
+        quality_passed=passed,
+        quality=quality_rows,
+        dates={"silver": silver_dates, "gold": gold_dates},
+        blocked_dates=blocked,
+        fleet_health=health,
+        durations=run.durations,
+        duration_s=round(time.perf_counter() - began, 3),
+        notes=run.notes,
+    )
+
+
+# ---------------------------------------------------------------------------- reference data
+
+
+def _load_reference(run: _Run, source: Path) -> None:
+    """Upsert the fleet's metadata, stations and maintenance log; unchanged rows write nothing."""
+    for spec, name in (
+        (lake.COMPRESSOR_METADATA, "compressor_metadata.parquet"),
+        (lake.STATIONS, "stations.parquet"),
+        (lake.MAINTENANCE_EVENTS, "maintenance_events.parquet"),
+    ):
+        path = source / name
+        if not path.exists():
+            if spec is lake.COMPRESSOR_METADATA and not run.engine.exists(spec):
+                raise PipelineError(
+                    f"--source {source}: no {name}; the fleet must be registered first"
+                )
+            continue
+        incoming = nw.from_native(
+            pl.from_arrow(spec.schema.conform(pl.read_parquet(path).to_arrow()))
+        )
+        current = run.engine.read(spec).collect()
+        changed = incoming.join(current, on=spec.schema.names, how="anti")
+        if changed.shape[0]:
+            run.engine.merge(spec, changed)
+
+
+# ---------------------------------------------------------------------------- bronze
+
+
+def landing_file_id(path: Path, name: str) -> str:
+    """Identity of a landing file: its path, size and modification time. A file rewritten in
+    place is a new file; the same file seen again is not."""
+    stat = path.stat()
+    return f"ingest:{name}:{stat.st_size}:{stat.st_mtime_ns}"
+
+
+def _ingest(run: _Run, source: Path) -> int:
+    """Append every landing file not yet ingested; returns the number of rejected records."""
+    files = sorted((source / "telemetry").glob("date=*/*.parquet"))
+    if not files:
+        return 0
+    names = {f: f.relative_to(source).as_posix() for f in files}
+    ids = {f: landing_file_id(f, names[f]) for f in files}
+    done = run.engine.txn_versions(lake.SENSOR_READINGS, list(ids.values()))
+    dead = run.engine.txn_versions(lake.DEAD_LETTER, list(ids.values()))
+    pending = [f for f in files if done[ids[f]] is None]
+    if not pending:
+        return 0
+    fleet = run.config.fleet.telemetry
+    pattern = compressor_id_pattern(fleet.id_prefix, fleet.id_min_digits)
+    known = run.engine.read(lake.COMPRESSOR_METADATA).select("compressor_id").collect()
+    rejected = 0
+    by_date: dict[str, list[Path]] = {}
+    for f in pending:
+        by_date.setdefault(f.parent.name.removeprefix("date="), []).append(f)
+    with _WriteBehind() as writer:
+        for landing, group in sorted(by_date.items()):
+            rejected += _ingest_landing_date(
+                run, writer, landing, group, names, ids, dead, known, pattern
+            )
+    return rejected
+
+
+def _ingest_landing_date(
+    run: _Run,
+    writer: _WriteBehind,
+    landing: str,
+    group: list[Path],
+    names: dict[Path, str],
+    ids: dict[Path, str],
+    dead: dict[str, int | None],
+    known: nw.DataFrame[Any],
+    pattern: str,
+) -> int:
+    """Validate one landing date's files; queue their dead letters and bronze rows."""
+    try:
+        landed = date.fromisoformat(landing)
+    except ValueError:
+        raise PipelineError(f"{group[0].parent}: partition folder is not date=YYYY-MM-DD") from None
+    frames = []
+    for f in group:
+        frame = run.engine.read_source(
+            str(f), lake.RAW_TELEMETRY, required=("timestamp", "compressor_id")
+        )
+        frames.append(frame.with_columns(nw.lit(names[f]).alias("source")))
+    records = nw.concat(frames)
+    judged = rejection_reasons(records, known, run.config.thresholds.cleaning, pattern, run.started)
+    meta = [
+        nw.lit(run.started).alias("ingested_at"),
+        nw.col("source").alias("batch_id"),
+        nw.lit(landed).alias("ingestion_date"),
+    ]
+    bad = judged.filter(~nw.col("reason").is_null())
+    if bad.shape[0]:
+        txns = [Txn(ids[f], 1) for f in group if dead[ids[f]] is None]
+        if txns:
+            bad = run.engine.fill_json(bad, [*lake.RAW_TELEMETRY], "raw_record")
+            letters = bad.with_columns(*meta, nw.lit(None).cast(nw.Int32).alias("source_partition"))
+            writer.submit(run.engine.append, lake.DEAD_LETTER, letters, txns)
+            run.rows["dead_letter"] += bad.shape[0]
+    good = judged.filter(nw.col("reason").is_null()).with_columns(*meta)
+    txns = [Txn(ids[f], 1) for f in group]
+    writer.submit(run.engine.append, lake.SENSOR_READINGS, good, txns)
+    run.rows["bronze"] += good.shape[0]
+    log.info("bronze %s: %d accepted, %d rejected", landing, good.shape[0], bad.shape[0])
+    return bad.shape[0]
+
+
+# ---------------------------------------------------------------------------- silver
+
+
+def _state(run: _Run) -> dict[str, dict[str, Any]]:
+    rows = run.engine.read(lake.PIPELINE_STATE).collect().rows(named=True)
+    return {
+        r["stage"]: {
+            "version": r["source_version"],
+            "pending": [date.fromisoformat(d) for d in json.loads(r["pending_dates"])],
+        }
+        for r in rows
+    }
+
+
+def _save_state(run: _Run, stage: str, version: int | None, pending: set[date]) -> None:
+    frame = nw.from_native(
+        pl.DataFrame(
+            {
+                "stage": [stage],
+                "source_version": pl.Series([version], dtype=pl.Int64),
+                "pending_dates": [json.dumps(sorted(d.isoformat() for d in pending))],
+            }
+        )
+    )
+    run.engine.merge(lake.PIPELINE_STATE, frame)
+
+
+def _silver(run: _Run) -> tuple[list[date], list[QualityReport]]:
+    """Rebuild silver and quality for every event date with new bronze rows."""
+    state = _state(run)
+    consumed = state.get("silver", {}).get("version")
+    current = run.engine.version(lake.SENSOR_READINGS)
+    if current is None or current == consumed:
+        return [], []
+    added = run.engine.read_added(lake.SENSOR_READINGS, consumed)
+    days = sorted(
+        added.select(nw.col("timestamp").dt.date().alias("d"))
+        .unique()
+        .collect()
+        .get_column("d")
+        .to_list()
+    )
+    thresholds = run.config.thresholds
+    bounds = {s: tuple(lim.bounds) for s, lim in thresholds.sensors.items() if lim.bounds}
+    registered = (
+        run.engine.read(lake.COMPRESSOR_METADATA).select("compressor_id").collect().shape[0]
+    )
+    reports = []
+    with _WriteBehind() as writer:
+        for day in days:
+            reports.append(_silver_day(run, writer, day, bounds, registered))
+    known = run.engine.partition_values(lake.SENSOR_CLEANED)
+    # The next day's windows look back into a rebuilt day: promote that day again too.
+    follow = {d + timedelta(days=1) for d in days} & known
+    gold_pending = set(state.get("gold", {}).get("pending", [])) | set(days) | follow
+    _save_state(run, "gold", None, gold_pending)
+    _save_state(run, "silver", current, set())
+    return days, reports
+
+
+def _silver_day(
+    run: _Run,
+    writer: _WriteBehind,
+    day: date,
+    bounds: dict[str, tuple[float, float]],
+    registered: int,
+) -> QualityReport:
+    """Clean one event date from bronze; queue its silver partition and quality rows."""
+    thresholds = run.config.thresholds
+    lo, hi = day_window(day, SILVER_HALO)
+    window = run.engine.read(
+        lake.SENSOR_READINGS, (nw.col("timestamp") >= lo) & (nw.col("timestamp") < hi)
+    ).collect()
+    silver, counts = clean_day(window, day, bounds, thresholds.cleaning)
+    writer.submit(run.engine.replace, lake.SENSOR_CLEANED, silver, {"date": [day]})
+    report = quality_report(
+        silver, counts, registered, thresholds.quality, thresholds.cleaning.critical_sensors, day
+    )
+    quality = nw.from_dict(report.rows(), backend="polars")
+    writer.submit(run.engine.replace, lake.QUALITY_METRICS, quality, {"date": [day]})
+    run.rows["silver"] += counts.rows_out
+    return report
+
+
+# ---------------------------------------------------------------------------- gold
+
+
+def _blocked(run: _Run, days: list[date]) -> set[date]:
+    if run.request.skip_quality or not days:
+        return set()
+    q = run.engine.read(lake.QUALITY_METRICS).filter(nw.col("severity") == "critical").collect()
+    return set(q.get_column("date").to_list()) & set(days)
+
+
+def _gold(run: _Run) -> tuple[list[date], list[date], int, int]:
+    """Promote every pending date that passed quality to gold, in date order."""
+    state = _state(run)
+    pending = sorted(state.get("gold", {}).get("pending", []))
+    if not pending:
+        return [], [], 0, 0
+    blocked = _blocked(run, pending)
+    todo = [d for d in pending if d not in blocked]
+    units = (
+        run.engine.read(lake.COMPRESSOR_METADATA)
+        .select("compressor_id", "model", "station_id", "region", "basin")
+        .collect()
+    )
+    opened = resolved = 0
+    previous: dict[date, nw.DataFrame[Any]] = {}
+    with _WriteBehind() as writer:
+        for day in todo:
+            o, r, previous = _gold_day(run, writer, day, units, previous)
+            opened += o
+            resolved += r
+    _save_state(run, "gold", None, blocked)
+    return todo, sorted(blocked), opened, resolved
+
+
+def _gold_day(
+    run: _Run,
+    writer: _WriteBehind,
+    day: date,
+    units: nw.DataFrame[Any],
+    previous: dict[date, nw.DataFrame[Any]],
+) -> tuple[int, int, dict[date, nw.DataFrame[Any]]]:
+    """Hourly, daily, alerts and fleet health for one date; returns alerts opened and resolved
+    that day, and the day's hourly rows for the next day to look back on."""
+    cfg = run.config
+    start, end = gold.day_bounds(day)
+    look_from = start - timedelta(hours=cfg.thresholds.alerts.lookback_hours)
+    silver = run.engine.read(
+        lake.SENSOR_CLEANED,
+        nw.col("date").is_in([day - timedelta(days=1), day])
+        & (nw.col("timestamp") >= look_from)
+        & (nw.col("timestamp") < end),
+    ).collect()
+    before = day - timedelta(days=1)
+    prior = previous.get(before)
+    if prior is None:
+        prior = run.engine.read(lake.HOURLY_AGGREGATES, nw.col("date") == before).collect()
+    stats = gold.hourly_stats(silver.filter(nw.col("timestamp") >= start))
+    baselines = _baselines(run, units, stats, prior)
+    limits = unit_limits(units, baselines, cfg.thresholds)
+    hourly = gold.hourly_aggregates(
+        stats, prior, units.select("compressor_id", "model", "station_id", "region"), limits, day
+    )
+    writer.submit(run.engine.replace, lake.HOURLY_AGGREGATES, hourly, {"date": [day]})
+    daily = gold.daily_aggregates(hourly, day)
+    writer.submit(run.engine.replace, lake.DAILY_AGGREGATES, daily, {"date": [day]})
+    history = run.engine.read(lake.ALERT_HISTORY).collect()
+    carried = history.filter(
+        (nw.col("opened_at") < look_from)
+        & (nw.col("resolved_at").is_null() | (nw.col("resolved_at") >= look_from))
+        & (nw.col("state") != "suppressed")
+    )
+    rules = cfg.thresholds.alerts
+    readings = alert_rules.evaluate_readings(silver, limits, rules, watch=carried)
+    alerts = alert_rules.alert_episodes(readings, carried, units, rules, rules.notify, day)
+    # Alerts that opened this day are replaced as a whole (none linger from an earlier,
+    # incomplete version of the day); earlier alerts it continues or resolves are merged.
+    # Not queued: the next day reads the history.
+    new = alerts.filter((nw.col("opened_at") >= start) & (nw.col("opened_at") < end))
+    run.engine.replace(lake.ALERT_HISTORY, new, {"date": [day]})
+    earlier = alerts.filter(nw.col("opened_at") < start)
+    if earlier.shape[0]:
+        run.engine.merge(lake.ALERT_HISTORY, earlier)
+    resolved_at = nw.col("resolved_at")
+    resolved = alerts.filter(~resolved_at.is_null() & (resolved_at >= start) & (resolved_at < end))
+    health = gold.fleet_health(daily, units, new, day)
+    writer.submit(run.engine.replace, lake.FLEET_HEALTH, health, {"date": [day]})
+    run.rows["gold_hourly"] += hourly.shape[0]
+    run.rows["gold_daily"] += daily.shape[0]
+    log.info("gold %s: %d hourly rows, %d alerts opened", day, hourly.shape[0], new.shape[0])
+    return new.shape[0], resolved.shape[0], {day: hourly}
+
+
+def _baselines(
+    run: _Run, units: nw.DataFrame[Any], stats: nw.DataFrame[Any], previous: nw.DataFrame[Any]
+) -> nw.DataFrame[Any]:
+    """Known baselines, plus any learned now (from the previous day's hourly rows and this
+    day's) for units that have none."""
+    known = run.engine.read(lake.UNIT_BASELINES).collect()
+    hourly = nw.concat([previous.select(stats.columns), stats]) if previous.shape[0] else stats
+    if not hourly.shape[0]:
+        return known
+    window_start = hourly.get_column("hour").min()
+    # A baseline learned from hours that are being rebuilt now is learned again, so late
+    # readings reach it and the result does not depend on how the data arrived.
+    settled = known.filter(nw.col("established_to") <= window_start)
+    todo = units.select("compressor_id").join(settled, on="compressor_id", how="anti")
+    if not todo.shape[0]:
+        return known
+    fresh = gold.learn_baselines(
+        hourly.join(todo, on="compressor_id", how="inner"), settled, run.config.thresholds.baseline
+    )
+    if not fresh.shape[0]:
+        return known
+    run.engine.merge(lake.UNIT_BASELINES, fresh)
+    kept = known.join(fresh.select("compressor_id").unique(), on="compressor_id", how="anti")
+    return nw.concat([kept, fresh.select(known.columns)])
+
+
+def _open_alerts(run: _Run) -> int:
+    history = run.engine.read(lake.ALERT_HISTORY, nw.col("state") == "open")
+    return int(history.select(nw.len()).collect().item())
+
+
+def _latest_fleet_health(run: _Run) -> list[dict[str, Any]]:
+    health = run.engine.read(lake.FLEET_HEALTH).collect()
+    if not health.shape[0]:
+        return []
+    latest = health.get_column("date").max()
+    return health.filter(nw.col("date") == latest).sort("basin").rows(named=True)

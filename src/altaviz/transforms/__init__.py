@@ -1,0 +1,1 @@
+"""Engine-neutral transforms (Narwhals): pure functions from frames to frames."""

@@ -1,0 +1,346 @@
+"""Alerts: episodes of abnormal readings per unit and sensor, with their life cycle.
+
+Each reading is judged on the trailing ``evaluation_window_minutes`` mean of its sensor (raw
+readings carry 3 % noise; a one-hour mean does not cry wolf) against the unit's limits. An
+alert opens at the first abnormal evaluation, takes the worst severity reached, escalates
+after ``escalate_after_minutes`` of that severity if still open, and resolves at the
+``auto_resolve_consecutive_normal``-th consecutive normal evaluation. At most
+``max_alerts_per_compressor_per_window`` alerts per unit open within
+``aggregation_window_minutes``; the rest are kept as ``suppressed``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import narwhals as nw
+
+from altaviz.config.schema import AlertRules
+from altaviz.sensors import SENSORS
+from altaviz.transforms.gold import day_bounds
+from altaviz.transforms.limits import status
+from altaviz.transforms.windows import trailing_mean
+
+PAIR = ("compressor_id", "sensor")
+LEVEL = {"normal": 0, "warning": 1, "critical": 2}
+
+
+def evaluate_readings(
+    silver: nw.DataFrame[Any],
+    limits: nw.DataFrame[Any],
+    rules: AlertRules,
+    watch: nw.DataFrame[Any] | None = None,
+) -> nw.DataFrame[Any]:
+    """Long frame of judged readings: compressor_id, sensor, timestamp, value (the trailing
+    mean), level (0 normal, 1 warning, 2 critical, -1 normal but inside the deadband next to
+    a limit, which neither opens nor resolves an alert; null when not judged), limit_value
+    and alert_type of the limit crossed.
+
+    Only units whose trailing means crossed some limit, or that are in ``watch`` (units with
+    alerts still open), are judged reading by reading; the rest cannot open or close alerts.
+    """
+    window = timedelta(minutes=rules.evaluation_window_minutes)
+    smooth = trailing_mean(
+        silver.select("compressor_id", "timestamp", *SENSORS),
+        SENSORS,
+        window,
+        rules.min_readings,
+        "_avg",
+    )
+    extremes = smooth.group_by("compressor_id").agg(
+        *(nw.col(f"{s}_avg").max().alias(f"{s}_avg") for s in SENSORS),
+        *(nw.col(f"{s}_avg").min().alias(f"_min_{s}") for s in SENSORS),
+    )
+    crossed_any = nw.any_horizontal(
+        *(
+            (nw.col(f"{s}_avg") >= nw.col(f"{s}__warning_high")).fill_null(False)
+            | (nw.col(f"_min_{s}") <= nw.col(f"{s}__warning_low")).fill_null(False)
+            for s in SENSORS
+        ),
+        ignore_nulls=True,
+    )
+    suspects = extremes.join(limits, on="compressor_id", how="inner").filter(crossed_any)
+    units = suspects.select("compressor_id")
+    if watch is not None:
+        units = nw.concat([units, watch.select("compressor_id")]).unique()
+    judged = (
+        smooth.join(units, on="compressor_id", how="inner")
+        .join(limits, on="compressor_id", how="left")
+        .lazy()
+        .with_columns(*(_level(s, rules.resolve_margin).alias(f"{s}__level") for s in SENSORS))
+    )
+    per_sensor = [
+        judged.select(
+            "compressor_id",
+            nw.lit(s).alias("sensor"),
+            "timestamp",
+            nw.col(f"{s}_avg").alias("value"),
+            nw.col(f"{s}__level").alias("level"),
+            _limit(s).alias("limit_value"),
+            _limit_kind(s).alias("alert_type"),
+        )
+        for s in SENSORS
+    ]
+    return nw.concat(per_sensor).filter(~nw.col("level").is_null()).collect()
+
+
+def _level(sensor: str, margin: float) -> nw.Expr:
+    """2 critical, 1 warning, 0 normal, -1 inside the limits but within the deadband."""
+    state = status(nw.col(f"{sensor}_avg"), sensor)
+    value = nw.col(f"{sensor}_avg")
+    near = (value >= nw.col(f"{sensor}__warning_high") * (1 - margin)).fill_null(False) | (
+        value <= nw.col(f"{sensor}__warning_low") * (1 + margin)
+    ).fill_null(False)
+    return (
+        nw.when(state == "critical")
+        .then(nw.lit(2))
+        .when(state == "warning")
+        .then(nw.lit(1))
+        .when(near)
+        .then(nw.lit(-1))
+        .when(state == "normal")
+        .then(nw.lit(0))
+    )
+
+
+def _crossed(sensor: str, level: str) -> nw.Expr:
+    value, limit = nw.col(f"{sensor}_avg"), nw.col(f"{sensor}__{level}")
+    return (value >= limit if level.endswith("high") else value <= limit).fill_null(False)
+
+
+# The limit an abnormal reading is reported against: the most severe one it crossed.
+CROSSING_ORDER = ("critical_high", "critical_low", "warning_high", "warning_low")
+
+
+def _limit(sensor: str) -> nw.Expr:
+    expr: Any = None
+    for level in CROSSING_ORDER:
+        cond = _crossed(sensor, level)
+        expr = (
+            nw.when(cond).then(nw.col(f"{sensor}__{level}"))
+            if expr is None
+            else expr.when(cond).then(nw.col(f"{sensor}__{level}"))
+        )
+    return expr
+
+
+def _limit_kind(sensor: str) -> nw.Expr:
+    expr: Any = None
+    for level in CROSSING_ORDER:
+        cond = _crossed(sensor, level)
+        kind = nw.col(f"{sensor}__{level}__kind")
+        expr = nw.when(cond).then(kind) if expr is None else expr.when(cond).then(kind)
+    return expr
+
+
+def alert_episodes(
+    readings: nw.DataFrame[Any],
+    open_alerts: nw.DataFrame[Any],
+    units: nw.DataFrame[Any],
+    rules: AlertRules,
+    notify: dict[str, bool],
+    day: date,
+) -> nw.DataFrame[Any]:
+    """Alert rows (``alert_history`` schema) for episodes with evaluations on ``day``.
+
+    ``readings`` come from :func:`evaluate_readings` over the day and its look-back.
+    ``open_alerts`` are the history's alerts still open when the look-back began: an episode
+    already under way then continues that alert rather than opening a new one.
+    """
+    start, _ = day_bounds(day)
+    quiet_after = rules.auto_resolve_consecutive_normal
+    over: dict[str, Any] = {"order_by": "timestamp"}
+    carried = open_alerts.select(
+        *PAIR,
+        nw.col("opened_at").alias("_h_opened"),
+        nw.col("last_abnormal_at").alias("_h_last_abnormal"),
+        nw.col("severity").alias("_h_severity"),
+        nw.col("trigger_value").alias("_h_trigger"),
+        nw.col("peak_value").alias("_h_peak"),
+        nw.col("limit_value").alias("_h_limit"),
+        nw.col("alert_type").alias("_h_type"),
+    )
+    rows = readings.lazy().join(carried.lazy(), on=list(PAIR), how="left")
+    abnormal = nw.col("level") >= 1
+    normal = nw.col("level") == 0
+    quiet = normal
+    for k in range(1, quiet_after):
+        quiet = quiet & (nw.col("level").shift(k).over(*PAIR, **over) == 0).fill_null(False)
+    rows = rows.with_columns(
+        abnormal.alias("_abn"),
+        quiet.alias("_quiet"),
+    ).with_columns(
+        nw.max_horizontal(
+            nw.when(nw.col("_abn")).then(nw.col("timestamp")).cum_max().over(*PAIR, **over),
+            nw.col("_h_last_abnormal"),
+        ).alias("_last_abn"),
+        nw.when(nw.col("_quiet"))
+        .then(nw.col("timestamp"))
+        .cum_max()
+        .over(*PAIR, **over)
+        .alias("_last_quiet"),
+    )
+    in_episode = ~nw.col("_last_abn").is_null() & (
+        nw.col("_last_quiet").is_null() | (nw.col("_last_abn") > nw.col("_last_quiet"))
+    )
+    rows = rows.with_columns(in_episode.alias("_in"))
+    before = nw.col("_in").shift(1).over(*PAIR, **over).fill_null(~nw.col("_h_opened").is_null())
+    rows = rows.with_columns((nw.col("_abn") & ~before).alias("_start")).with_columns(
+        nw.col("_start").cast(nw.Int32).cum_sum().over(*PAIR, **over).alias("_episode")
+    )
+    # Episode 0 exists only for a carried alert; others begin at their first abnormal reading.
+    rows = rows.filter((nw.col("_episode") > 0) | ~nw.col("_h_opened").is_null())
+    rows = rows.with_columns(
+        # A carried alert's last abnormal reading may lie before the look-back.
+        nw.max_horizontal(
+            nw.when(nw.col("_abn")).then(nw.col("timestamp")).max().over(*PAIR, "_episode"),
+            nw.when(nw.col("_episode") == 0).then(nw.col("_h_last_abnormal")),
+        ).alias("_ep_last_abn"),
+        nw.col("level").max().over(*PAIR, "_episode").alias("_ep_level"),
+    )
+    carried_ep = nw.col("_episode") == 0
+    episodes = rows.group_by(*PAIR, "_episode").agg(
+        nw.when(nw.col("_start")).then(nw.col("timestamp")).min().alias("_opened"),
+        nw.col("_h_opened").max(),
+        nw.col("_h_severity").max(),
+        nw.col("_h_trigger").max(),
+        nw.col("_h_peak").max(),
+        nw.col("_h_limit").max(),
+        nw.col("_h_type").max(),
+        nw.col("_ep_last_abn").max().alias("_last_abnormal"),
+        nw.col("_ep_level").max().alias("_level"),
+        nw.when(nw.col("_quiet") & (nw.col("timestamp") > nw.col("_ep_last_abn")))
+        .then(nw.col("timestamp"))
+        .min()
+        .alias("resolved_at"),
+        nw.when(nw.col("level") == nw.col("_ep_level"))
+        .then(nw.col("timestamp"))
+        .min()
+        .alias("_worst_since"),
+        nw.when(nw.col("_start")).then(nw.col("value")).max().alias("_trigger"),
+        nw.when(nw.col("_start")).then(nw.col("limit_value")).max().alias("_limit"),
+        nw.when(nw.col("_start")).then(nw.col("alert_type")).max().alias("_type"),
+        nw.when(nw.col("_abn")).then(nw.col("value")).max().alias("_max"),
+        nw.when(nw.col("_abn")).then(nw.col("value")).min().alias("_min"),
+        nw.col("timestamp").max().alias("_seen_to"),
+        carried_ep.max().alias("_carried"),
+    )
+    severity_of = {1: "warning", 2: "critical"}
+    level_expr = nw.max_horizontal(
+        nw.col("_level"),
+        nw.when(nw.col("_h_severity") == "critical")
+        .then(nw.lit(2))
+        .when(nw.col("_h_severity") == "warning")
+        .then(nw.lit(1)),
+    )
+    escalate = {sev: timedelta(minutes=m) for sev, m in rules.escalate_after_minutes.items()}
+    opened_at = nw.when(nw.col("_carried")).then(nw.col("_h_opened")).otherwise(nw.col("_opened"))
+    trigger = nw.when(nw.col("_carried")).then(nw.col("_h_trigger")).otherwise(nw.col("_trigger"))
+    limit = nw.when(nw.col("_carried")).then(nw.col("_h_limit")).otherwise(nw.col("_limit"))
+    high = trigger >= limit
+    alerts = (
+        episodes.filter(nw.col("_seen_to") >= start)  # episodes that reach into the day
+        .with_columns(
+            opened_at.alias("opened_at"),
+            nw.when(level_expr == 2)
+            .then(nw.lit(severity_of[2]))
+            .otherwise(nw.lit(severity_of[1]))
+            .alias("severity"),
+            trigger.alias("trigger_value"),
+            limit.alias("limit_value"),
+            nw.when(nw.col("_carried"))
+            .then(nw.col("_h_type"))
+            .otherwise(nw.col("_type"))
+            .alias("alert_type"),
+            nw.when(high)
+            .then(nw.max_horizontal(nw.col("_max"), nw.col("_h_peak")))
+            .otherwise(nw.min_horizontal(nw.col("_min"), nw.col("_h_peak")))
+            .alias("peak_value"),
+            nw.col("_last_abnormal").alias("last_abnormal_at"),
+        )
+        .with_columns(
+            nw.when(nw.col("severity") == "critical")
+            .then(nw.col("_worst_since") + escalate["critical"])
+            .otherwise(nw.col("_worst_since") + escalate["warning"])
+            .alias("_escalate_at"),
+        )
+        .with_columns(
+            nw.when(
+                nw.col("resolved_at").is_null() | (nw.col("resolved_at") > nw.col("_escalate_at"))
+            )
+            .then(nw.col("_escalate_at"))
+            .alias("escalated_at"),
+        )
+        .collect()
+    )
+    return _finish(alerts, units, rules, notify)
+
+
+def _finish(
+    alerts: nw.DataFrame[Any],
+    units: nw.DataFrame[Any],
+    rules: AlertRules,
+    notify: dict[str, bool],
+) -> nw.DataFrame[Any]:
+    """IDs, state, aggregation cap, notification flag and message; the history's columns."""
+    window = timedelta(minutes=rules.aggregation_window_minutes)
+    stamped = alerts.with_columns(
+        nw.concat_str(
+            nw.col("compressor_id"),
+            nw.lit("/"),
+            nw.col("sensor"),
+            nw.lit("/"),
+            nw.col("opened_at").dt.to_string("%Y%m%dT%H%MZ"),
+        ).alias("alert_id")
+    )
+    # Aggregation: how many alerts of the same unit opened in the window up to this one.
+    pairs = stamped.select("compressor_id", "alert_id", "opened_at").join(
+        stamped.select(
+            "compressor_id", nw.col("alert_id").alias("_other"), nw.col("opened_at").alias("_o_at")
+        ),
+        on="compressor_id",
+    )
+    burst = (
+        pairs.filter(
+            (nw.col("_o_at") <= nw.col("opened_at"))
+            & (nw.col("_o_at") > nw.col("opened_at") - window)
+            & ((nw.col("_o_at") < nw.col("opened_at")) | (nw.col("_other") <= nw.col("alert_id")))
+        )
+        .group_by("alert_id")
+        .agg(nw.len().alias("_rank"))
+    )
+    cap = rules.max_alerts_per_compressor_per_window
+    state = (
+        nw.when(nw.col("_rank") > cap)
+        .then(nw.lit("suppressed"))
+        .when(nw.col("resolved_at").is_null())
+        .then(nw.lit("open"))
+        .otherwise(nw.lit("resolved"))
+    )
+    message = nw.concat_str(
+        nw.col("sensor"),
+        nw.lit(" "),
+        nw.col("severity"),
+        nw.lit(": 1-hour mean "),
+        nw.col("trigger_value").round(2).cast(nw.String),
+        nw.lit(" crossed "),
+        nw.col("alert_type"),
+        nw.lit(" limit "),
+        nw.col("limit_value").round(2).cast(nw.String),
+    )
+    return (
+        stamped.join(burst, on="alert_id", how="left")
+        .join(units.select("compressor_id", "station_id", "region"), on="compressor_id", how="left")
+        .with_columns(
+            state.alias("state"),
+            nw.col("severity")
+            .replace_strict(
+                {k: v for k, v in notify.items()}, default=False, return_dtype=nw.Boolean
+            )
+            .alias("notify"),
+            message.alias("message"),
+            nw.col("opened_at").dt.date().alias("date"),
+        )
+        .sort("opened_at", "compressor_id", "sensor")
+    )

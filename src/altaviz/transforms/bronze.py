@@ -1,0 +1,71 @@
+"""Bronze: validate raw telemetry records; split them into accepted rows and dead letters.
+
+A record is rejected, with the first reason that applies, when a value could not be read as
+its type, a key is missing, the compressor ID is malformed or not in the registered fleet, or
+its timestamp is absurd (before ``earliest_timestamp``) or lies in the future (more than
+``future_tolerance_minutes`` after the record arrived).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import narwhals as nw
+
+from altaviz.config.schema import CleaningRules
+
+REASON = "reason"
+
+
+def compressor_id_pattern(prefix: str, min_digits: int) -> str:
+    """Regex of a valid fleet ID.
+
+    >>> compressor_id_pattern("COMP-", 4)
+    '^COMP-[0-9]{4,}$'
+    """
+    return f"^{prefix}[0-9]{{{min_digits},}}$"
+
+
+def rejection_reasons(
+    records: nw.DataFrame[Any],
+    known_ids: nw.DataFrame[Any],
+    rules: CleaningRules,
+    id_pattern: str,
+    arrived_fallback: datetime,
+) -> nw.DataFrame[Any]:
+    """``records`` with a ``reason`` column: null for a valid record, else why it is rejected.
+
+    ``records`` carries the raw telemetry columns and ``type_error`` (a reason found while
+    reading, or null). ``arrived_fallback`` stands in for a missing ``received_at``.
+    """
+    registered = known_ids.select(nw.col("compressor_id"), nw.lit(True).alias("_registered"))
+    with_fleet = records.join(registered, on="compressor_id", how="left")
+    arrived = (
+        nw.when(nw.col("received_at").is_null())
+        .then(nw.lit(arrived_fallback))
+        .otherwise(nw.col("received_at"))
+    )
+    future = arrived + timedelta(minutes=rules.future_tolerance_minutes)
+    checks: list[tuple[nw.Expr, nw.Expr]] = [
+        (~nw.col("type_error").is_null(), nw.col("type_error")),
+        (nw.col("compressor_id").is_null(), nw.lit("missing compressor_id")),
+        (
+            ~nw.col("compressor_id").str.contains(id_pattern),
+            nw.lit("malformed compressor_id (expected ") + nw.lit(id_pattern) + nw.lit(")"),
+        ),
+        (nw.col("_registered").is_null(), nw.lit("unknown compressor_id: not in the fleet")),
+        (nw.col("timestamp").is_null(), nw.lit("missing timestamp")),
+        (
+            nw.col("timestamp") < nw.lit(rules.earliest_timestamp),
+            nw.lit(f"timestamp before {rules.earliest_timestamp:%Y-%m-%d}"),
+        ),
+        (
+            nw.col("timestamp") > future,
+            nw.lit(f"timestamp more than {rules.future_tolerance_minutes:g} min after arrival"),
+        ),
+    ]
+    reason: Any = nw.when(checks[0][0]).then(checks[0][1])
+    for condition, text in checks[1:]:
+        reason = reason.when(condition).then(text)
+    return with_fleet.with_columns(reason.otherwise(nw.lit(None)).alias(REASON)).drop("_registered")

@@ -1,0 +1,241 @@
+"""Gold: hourly and daily facts per unit, statuses, fleet health per basin, unit baselines."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import narwhals as nw
+
+from altaviz.config.schema import BaselineRules
+from altaviz.sensors import SENSORS
+from altaviz.transforms.limits import status, worst_status
+from altaviz.transforms.windows import trailing_mean
+
+ROLLING = ("vibration_mms", "discharge_temp_f", "discharge_pressure_psi")
+WINDOWS = {"1h": timedelta(hours=1), "4h": timedelta(hours=4), "24h": timedelta(hours=24)}
+MAX_RATE_GAP = timedelta(hours=3)  # a rate of change over a longer gap says nothing useful
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    return start, start + timedelta(days=1)
+
+
+def hourly_stats(silver: nw.DataFrame[Any]) -> nw.DataFrame[Any]:
+    """Per unit and hour: mean, min, max and std of every sensor, and the reading count."""
+    return (
+        silver.lazy()
+        .with_columns(nw.col("timestamp").dt.truncate("1h").alias("hour"))
+        .group_by("compressor_id", "hour")
+        .agg(
+            *(
+                getattr(nw.col(s), stat)().alias(f"{s}_{stat}")
+                for s in SENSORS
+                for stat in ("mean", "min", "max", "std")
+            ),
+            nw.len().cast(nw.Int32).alias("reading_count"),
+        )
+        .collect()
+    )
+
+
+def hourly_aggregates(
+    stats: nw.DataFrame[Any],
+    previous: nw.DataFrame[Any],
+    units: nw.DataFrame[Any],
+    limits: nw.DataFrame[Any],
+    day: date,
+) -> nw.DataFrame[Any]:
+    """Gold hourly rows for ``day``.
+
+    ``stats``: :func:`hourly_stats` of the day's readings. ``previous``: gold hourly rows of
+    the 24 hours before, which the rolling windows and the rate of change look back on.
+    ``units``: compressor_id, model, station_id, region. ``limits``: from ``unit_limits``.
+    """
+    start, end = day_bounds(day)
+    history = previous.filter(nw.col("hour") >= start - WINDOWS["24h"]).select(stats.columns)
+    rolled = nw.concat([history, stats])
+    for name, window in WINDOWS.items():
+        rolled = trailing_mean(
+            rolled,
+            [f"{s}_mean" for s in ROLLING],
+            window,
+            min_samples=1,
+            suffix=f"_{name}",
+            order_by="hour",
+            weights="reading_count",
+        )
+    over: dict[str, Any] = {"order_by": "hour"}
+    prev_hour = nw.col("hour").shift(1).over("compressor_id", **over)
+    prev_temp = nw.col("discharge_temp_f_mean").shift(1).over("compressor_id", **over)
+    gap_hours = (nw.col("hour") - prev_hour).dt.total_seconds() / 3600.0
+    rate = nw.when((nw.col("hour") - prev_hour) <= MAX_RATE_GAP).then(
+        (nw.col("discharge_temp_f_mean") - prev_temp) / gap_hours
+    )
+    facts = (
+        rolled.lazy()
+        .with_columns(
+            rate.alias("temp_rate_of_change_f_per_h"),
+            (nw.col("discharge_pressure_psi_mean") - nw.col("suction_pressure_psi_mean")).alias(
+                "pressure_differential_psi"
+            ),
+        )
+        .filter((nw.col("hour") >= start) & (nw.col("hour") < end))
+        .join(units.lazy(), on="compressor_id", how="left")
+        .join(limits.lazy(), on="compressor_id", how="left")
+    )
+    statuses = [status(nw.col(f"{s}_mean"), s).alias(f"{s}_status") for s in SENSORS]
+    derived = [
+        status(nw.col("pressure_differential_psi"), "pressure_differential_psi").alias(
+            "pressure_differential_status"
+        ),
+        status(nw.col("temp_rate_of_change_f_per_h").abs(), "temp_rate_of_change_f_per_h").alias(
+            "temp_rate_status"
+        ),
+    ]
+    status_cols = [f"{s}_status" for s in SENSORS] + [
+        "pressure_differential_status",
+        "temp_rate_status",
+    ]
+    return (
+        facts.with_columns(*statuses, *derived)
+        .with_columns(
+            worst_status(*status_cols).alias("worst_status"),
+            nw.lit(day).alias("date"),
+            nw.col("region").fill_null("unknown"),
+        )
+        .sort("compressor_id", "hour")
+        .collect()
+    )
+
+
+def daily_aggregates(hourly: nw.DataFrame[Any], day: date) -> nw.DataFrame[Any]:
+    """One row per unit for ``day`` from its gold hourly rows."""
+    weight = nw.col("reading_count")
+    return (
+        hourly.lazy()
+        .group_by("compressor_id")
+        .agg(
+            nw.col("station_id").max(),
+            nw.col("model").max(),
+            nw.col("region").max(),
+            # Weighted by readings, so the daily mean is the mean of the day's readings.
+            *(
+                (
+                    (nw.col(f"{s}_mean") * weight).sum()
+                    / nw.when(nw.col(f"{s}_mean").is_null()).then(0).otherwise(weight).sum()
+                ).alias(f"{s}_mean")
+                for s in SENSORS
+            ),
+            *(nw.col(f"{s}_min").min().alias(f"{s}_min") for s in SENSORS),
+            *(nw.col(f"{s}_max").max().alias(f"{s}_max") for s in SENSORS),
+            weight.sum().cast(nw.Int32).alias("reading_count"),
+            nw.len().cast(nw.Int32).alias("hours_reported"),
+            (nw.col("worst_status") == "warning").cast(nw.Int32).sum().alias("hours_warning"),
+            (nw.col("worst_status") == "critical").cast(nw.Int32).sum().alias("hours_critical"),
+        )
+        .with_columns(
+            nw.when(nw.col("hours_critical") > 0)
+            .then(nw.lit("critical"))
+            .when(nw.col("hours_warning") > 0)
+            .then(nw.lit("warning"))
+            .otherwise(nw.lit("normal"))
+            .alias("worst_status"),
+            nw.lit(day).alias("date"),
+        )
+        .sort("compressor_id")
+        .collect()
+    )
+
+
+def fleet_health(
+    daily: nw.DataFrame[Any], units: nw.DataFrame[Any], alerts_opened: nw.DataFrame[Any], day: date
+) -> nw.DataFrame[Any]:
+    """Per basin: registered and reporting units, units by worst status, alerts, availability.
+
+    ``health_score`` is 100 x (1 - (warning units / 2 + critical units) / reporting units).
+    """
+    registered = units.group_by("basin").agg(
+        nw.col("region").max(), nw.len().cast(nw.Int32).alias("units_registered")
+    )
+    reporting = (
+        daily.join(units.select("compressor_id", "basin"), on="compressor_id", how="left")
+        .group_by("basin")
+        .agg(
+            nw.len().cast(nw.Int32).alias("units_reporting"),
+            *(
+                (nw.col("worst_status") == s).cast(nw.Int32).sum().alias(f"units_{s}")
+                for s in ("normal", "warning", "critical")
+            ),
+            nw.col("reading_count").sum().cast(nw.Int64).alias("readings"),
+        )
+    )
+    opened = (
+        alerts_opened.join(units.select("compressor_id", "basin"), on="compressor_id", how="left")
+        .group_by("basin")
+        .agg(nw.len().cast(nw.Int32).alias("alerts_opened"))
+    )
+    zero_int = {
+        c: 0
+        for c in (
+            "units_reporting",
+            "units_normal",
+            "units_warning",
+            "units_critical",
+            "alerts_opened",
+        )
+    }
+    return (
+        registered.join(reporting, on="basin", how="left")
+        .join(opened, on="basin", how="left")
+        .with_columns(
+            *(nw.col(c).fill_null(v).cast(nw.Int32) for c, v in zero_int.items()),
+            nw.col("readings").fill_null(0).cast(nw.Int64),
+        )
+        .with_columns(
+            (nw.col("units_reporting") / nw.col("units_registered")).alias("availability"),
+            nw.when(nw.col("units_reporting") > 0)
+            .then(
+                100.0
+                * (
+                    1.0
+                    - (nw.col("units_warning") * 0.5 + nw.col("units_critical"))
+                    / nw.col("units_reporting")
+                )
+            )
+            .alias("health_score"),
+            nw.lit(day).alias("date"),
+        )
+        .sort("basin")
+    )
+
+
+def learn_baselines(
+    hourly: nw.DataFrame[Any], known: nw.DataFrame[Any], rules: BaselineRules
+) -> nw.DataFrame[Any]:
+    """Healthy bands for units that have none yet: p05/p50/p95 of each sensor's hourly means
+    over the unit's first ``rules.hours`` well-covered hours. Units with fewer are skipped."""
+    fresh = (
+        hourly.join(known.select("compressor_id").unique(), on="compressor_id", how="anti")
+        .filter(nw.col("reading_count") >= rules.min_readings_per_hour)
+        .with_columns(
+            nw.col("hour").rank("ordinal").over("compressor_id").alias("_n"),
+            nw.len().over("compressor_id").alias("_hours"),
+        )
+        .filter((nw.col("_hours") >= rules.hours) & (nw.col("_n") <= rules.hours))
+    )
+    bands = [
+        fresh.group_by("compressor_id")
+        .agg(
+            nw.col(f"{s}_mean").quantile(0.05, "linear").alias("p05"),
+            nw.col(f"{s}_mean").median().alias("p50"),
+            nw.col(f"{s}_mean").quantile(0.95, "linear").alias("p95"),
+            nw.col(f"{s}_mean").count().cast(nw.Int32).alias("hours"),
+            nw.col("hour").min().alias("established_from"),
+            (nw.col("hour").max() + timedelta(hours=1)).alias("established_to"),
+        )
+        .with_columns(nw.lit(s).alias("sensor"))
+        for s in SENSORS
+    ]
+    return nw.concat(bands).sort("compressor_id", "sensor")

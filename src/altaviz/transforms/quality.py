@@ -1,0 +1,185 @@
+"""Data quality: the specification's checks on one day of silver, plus what cleaning changed.
+
+Checks (thresholds.yaml ``quality``): fleet completeness against the registered fleet,
+freshness against the data's own clock (so a backfill is judged fairly), sensor completeness,
+volume consistency, pressure consistency and late arrivals. Each yields pass, warning or
+critical; a critical result stops the day's promotion to gold unless quality is skipped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date
+from typing import Any
+
+import narwhals as nw
+
+from altaviz.config.schema import QualityRules
+from altaviz.transforms.gold import day_bounds
+from altaviz.transforms.silver import CleaningCounts
+
+SEVERITIES = ("pass", "info", "warning", "critical")
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    check: str
+    value: float | None
+    threshold: float | None
+    severity: str  # pass, info, warning or critical
+    detail: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.severity in ("pass", "info")
+
+
+@dataclass(frozen=True)
+class QualityReport:
+    day: date
+    checks: list[CheckResult]
+
+    @property
+    def passed(self) -> bool:
+        """False only when a check is critical: warnings are reported but do not block."""
+        return all(c.severity != "critical" for c in self.checks)
+
+    def rows(self) -> dict[str, list[Any]]:
+        cols: dict[str, list[Any]] = {
+            k: [] for k in ("date", "check", "value", "threshold", "severity", "passed", "detail")
+        }
+        for c in self.checks:
+            for k, v in asdict(c).items():
+                cols[k].append(v)
+            cols["passed"].append(c.passed)
+            cols["date"].append(self.day)
+        return cols
+
+
+def _below(
+    name: str, value: float | None, warning: float, critical: float | None, detail: str
+) -> CheckResult:
+    if value is None:
+        return CheckResult(name, None, warning, "critical", detail + " (no data)")
+    if critical is not None and value < critical:
+        return CheckResult(name, value, critical, "critical", detail)
+    return CheckResult(name, value, warning, "warning" if value < warning else "pass", detail)
+
+
+def _above(
+    name: str, value: float | None, warning: float, critical: float | None, detail: str
+) -> CheckResult:
+    if value is None:
+        return CheckResult(name, None, warning, "critical", detail + " (no data)")
+    if critical is not None and value > critical:
+        return CheckResult(name, value, critical, "critical", detail)
+    return CheckResult(name, value, warning, "warning" if value > warning else "pass", detail)
+
+
+def quality_report(
+    silver: nw.DataFrame[Any],
+    counts: CleaningCounts,
+    registered_units: int,
+    rules: QualityRules,
+    critical_sensors: list[str],
+    day: date,
+) -> QualityReport:
+    """Checks for one day of silver rows (``silver`` holds exactly that day)."""
+    late_after = rules.late_arrivals.late_after_minutes
+    _, day_end = day_bounds(day)
+    stats = silver.select(
+        nw.col("compressor_id").n_unique().alias("units"),
+        nw.len().alias("rows"),
+        # The data's own clock: the latest arrival, but never past the day's end.
+        nw.min_horizontal(nw.col("received_at").max(), nw.lit(day_end)).alias("clock"),
+        *((~nw.col(s).is_null()).mean().alias(f"complete_{s}") for s in critical_sensors),
+        (nw.col("discharge_pressure_psi") > nw.col("suction_pressure_psi"))
+        .mean()
+        .alias("pressure_ok"),
+        ((nw.col("received_at") - nw.col("timestamp")).dt.total_seconds() > late_after * 60)
+        .mean()
+        .alias("late"),
+    ).rows(named=True)[0]
+    per_unit = silver.group_by("compressor_id").agg(
+        nw.len().alias("n"), nw.col("timestamp").max().alias("newest")
+    )
+    freshness = None
+    if per_unit.shape[0] and stats["clock"] is not None:
+        lag = per_unit.select(
+            ((nw.lit(stats["clock"]) - nw.col("newest")).dt.total_seconds() / 60.0)
+            .median()
+            .alias("lag")
+        )
+        freshness = float(lag.item())
+    volume = None
+    if per_unit.shape[0]:
+        v = per_unit.select(
+            nw.col("n").quantile(0.05, "linear").alias("p05"), nw.col("n").mean().alias("avg")
+        ).rows(named=True)[0]
+        volume = float(v["p05"] / v["avg"]) if v["avg"] else None
+    completeness = {s: stats[f"complete_{s}"] for s in critical_sensors}
+    worst_sensor = min(
+        completeness, key=lambda s: completeness[s] if completeness[s] is not None else -1
+    )
+    fleet = stats["units"] / registered_units if registered_units else None
+    checks = [
+        _below(
+            "fleet_completeness",
+            fleet,
+            rules.fleet_completeness.warning_below,
+            rules.fleet_completeness.critical_below,
+            f"{stats['units']} of {registered_units} registered units reported",
+        ),
+        _above(
+            "freshness_minutes",
+            freshness,
+            rules.freshness_minutes.warning_above,
+            rules.freshness_minutes.critical_above,
+            "median minutes from a unit's newest reading to the data's clock",
+        ),
+        _below(
+            "sensor_completeness",
+            completeness[worst_sensor],
+            rules.sensor_completeness.warning_below,
+            rules.sensor_completeness.critical_below,
+            f"worst sensor: {worst_sensor}",
+        ),
+        _below(
+            "volume_consistency",
+            volume,
+            rules.volume_consistency.warning_below,
+            rules.volume_consistency.critical_below,
+            "5th-percentile rows per unit / mean rows per unit",
+        ),
+        _below(
+            "pressure_consistency",
+            stats["pressure_ok"],
+            rules.pressure_consistency.warning_below,
+            rules.pressure_consistency.critical_below,
+            "share of rows with discharge > suction",
+        ),
+        _above(
+            "late_arrivals",
+            stats["late"],
+            rules.late_arrivals.warning_above,
+            rules.late_arrivals.critical_above,
+            f"share arriving more than {late_after:g} min late",
+        ),
+    ]
+    info = [
+        ("rows_in", counts.rows_in, "bronze readings of the day"),
+        ("duplicates_removed", counts.duplicates, "resent readings dropped"),
+        (
+            "rows_dropped_all_null",
+            counts.rows_dropped_all_null,
+            "readings with every critical sensor null",
+        ),
+        ("rows_out", counts.rows_out, "silver readings"),
+        *((f"spikes_nulled_{s}", n, "isolated spikes nulled") for s, n in counts.spikes.items()),
+        *(
+            (f"out_of_bounds_nulled_{s}", n, "physically impossible values nulled")
+            for s, n in counts.out_of_bounds.items()
+        ),
+    ]
+    checks += [CheckResult(name, float(v), None, "info", d) for name, v, d in info]
+    return QualityReport(day, checks)

@@ -1,0 +1,181 @@
+"""Silver: deduplicate, validate and clean readings for one day, counting every change.
+
+Cleaning never erases degradation. A value is nulled as a spike only when it sits far from
+the unit's own *recent* level (a trimmed mean of the previous readings within the hour),
+measured in that unit's own robust noise scale for the day. A sustained trend moves the
+recent level with it, so it stays; an isolated glitch does not, so it goes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import narwhals as nw
+
+from altaviz.config.schema import CleaningRules
+from altaviz.sensors import SENSORS
+from altaviz.transforms.windows import latest_per_key, previous_values
+
+KEYS = ("compressor_id", "timestamp")
+MAD_TO_SIGMA = 1.4826  # median absolute deviation -> standard deviation for Gaussian noise
+
+
+@dataclass(frozen=True)
+class CleaningCounts:
+    """What cleaning did to one day of bronze readings."""
+
+    rows_in: int
+    duplicates: int
+    rows_dropped_all_null: int
+    rows_out: int
+    spikes: dict[str, int]
+    out_of_bounds: dict[str, int]
+
+
+def day_window(day: date, halo: timedelta) -> tuple[datetime, datetime]:
+    """The bronze time range cleaning needs for ``day``: the day plus a leading halo."""
+    from datetime import UTC
+
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    return start - halo, start + timedelta(days=1)
+
+
+def clean_day(
+    bronze: nw.DataFrame[Any],
+    day: date,
+    bounds: dict[str, tuple[float, float]],
+    rules: CleaningRules,
+) -> tuple[nw.DataFrame[Any], CleaningCounts]:
+    """Silver rows for ``day`` from bronze rows of the day and its leading halo."""
+    start, end = day_window(day, timedelta(0))
+    in_day = (nw.col("timestamp") >= start) & (nw.col("timestamp") < end)
+    rows_in = int(bronze.filter(in_day).shape[0])
+    deduped = deduplicate(bronze)
+    duplicates = rows_in - int(deduped.filter(in_day).shape[0])
+
+    checked = null_out_of_bounds(deduped, bounds)
+    spiked = null_spikes(checked, rules, in_day)
+    today = spiked.filter(in_day)
+    all_null = nw.all_horizontal(
+        *(nw.col(s).is_null() for s in rules.critical_sensors), ignore_nulls=False
+    )
+    kept = today.filter(~all_null)
+    silver = kept.select(
+        "timestamp",
+        "compressor_id",
+        *SENSORS,
+        "received_at",
+        nw.col("spike_mask").cast(nw.Int32),
+        nw.col("bounds_mask").cast(nw.Int32),
+        nw.lit(day).alias("date"),
+    ).sort(*KEYS)
+    counts = CleaningCounts(
+        rows_in=rows_in,
+        duplicates=duplicates,
+        rows_dropped_all_null=int(today.shape[0] - kept.shape[0]),
+        rows_out=int(silver.shape[0]),
+        spikes=_bit_counts(today, "spike_mask"),
+        out_of_bounds=_bit_counts(today, "bounds_mask"),
+    )
+    return silver, counts
+
+
+def deduplicate(readings: nw.DataFrame[Any]) -> nw.DataFrame[Any]:
+    """One row per (compressor_id, timestamp): the latest ingested, then the latest received.
+
+    Returned sorted by unit and time.
+    """
+    return latest_per_key(readings, KEYS, ("ingested_at", "received_at"))
+
+
+def null_out_of_bounds(
+    readings: nw.DataFrame[Any], bounds: dict[str, tuple[float, float]]
+) -> nw.DataFrame[Any]:
+    """Null physically impossible values; bit i of ``bounds_mask`` marks sensor i."""
+    outside = {
+        s: ~nw.col(s).is_null() & ~nw.col(s).is_between(lo, hi, closed="both")
+        for s, (lo, hi) in bounds.items()
+    }
+    mask = nw.sum_horizontal(
+        *(
+            nw.when(outside[s]).then(nw.lit(1 << i)).otherwise(nw.lit(0))
+            for i, s in enumerate(SENSORS)
+            if s in outside
+        )
+    )
+    return readings.with_columns(
+        *(nw.when(outside[s]).then(nw.lit(None)).otherwise(nw.col(s)).alias(s) for s in outside),
+        mask.alias("bounds_mask"),
+    )
+
+
+def null_spikes(
+    readings: nw.DataFrame[Any], rules: CleaningRules, scored: nw.Expr
+) -> nw.DataFrame[Any]:
+    """Null isolated spikes; bit i of ``spike_mask`` marks sensor i.
+
+    The local level of a reading is the trimmed mean (largest and smallest dropped) of the
+    unit's previous ``spike_neighbors`` readings within ``spike_window_minutes``. A reading is a
+    spike when its relative deviation from that level exceeds ``spike_sigma`` robust standard
+    deviations of the same deviations over the unit's day (the ``scored`` rows).
+    """
+    window = timedelta(minutes=rules.spike_window_minutes)
+    k_range = range(1, rules.spike_neighbors + 1)
+    readings = previous_values(readings, SENSORS, rules.spike_neighbors, window)
+    deviations = []
+    for s in SENSORS:
+        prev = [nw.col(f"_prev{k}_{s}") for k in k_range]
+        n = nw.sum_horizontal(*((~p.is_null()).cast(nw.Int32) for p in prev))
+        trimmed = (
+            nw.sum_horizontal(*prev) - nw.max_horizontal(*prev) - nw.min_horizontal(*prev)
+        ) / (n - 2)
+        level = nw.when(n >= rules.spike_min_neighbors).then(trimmed)
+        deviations.append(((nw.col(s) - level) / level.abs()).alias(f"_dev_{s}"))
+    # Lazy from here: one plan for all sensors, so shared sub-expressions are computed once.
+    judged = (
+        readings.lazy()
+        .with_columns(*deviations)
+        .with_columns(
+            *(
+                nw.when(scored)
+                .then(nw.col(f"_dev_{s}").abs())
+                .median()
+                .over("compressor_id")
+                .alias(f"_mad_{s}")
+                for s in SENSORS
+            )
+        )
+    )
+    spike = {
+        s: (
+            nw.col(f"_dev_{s}").abs() > rules.spike_sigma * MAD_TO_SIGMA * nw.col(f"_mad_{s}")
+        ).fill_null(False)
+        for s in SENSORS
+    }
+    mask = nw.sum_horizontal(
+        *(
+            nw.when(spike[s]).then(nw.lit(1 << i)).otherwise(nw.lit(0))
+            for i, s in enumerate(SENSORS)
+        )
+    )
+    return (
+        judged.with_columns(
+            *(nw.when(spike[s]).then(nw.lit(None)).otherwise(nw.col(s)).alias(s) for s in SENSORS),
+            mask.alias("spike_mask"),
+        )
+        .collect()
+        .drop(
+            *(f"_dev_{s}" for s in SENSORS),
+            *(f"_mad_{s}" for s in SENSORS),
+            *(f"_prev{k}_{s}" for k in k_range for s in SENSORS),
+        )
+    )
+
+
+def _bit_counts(frame: nw.DataFrame[Any], column: str) -> dict[str, int]:
+    row = frame.select(
+        *(((nw.col(column) // (1 << i)) % 2).sum().alias(s) for i, s in enumerate(SENSORS))
+    ).row(0)
+    return {s: int(v or 0) for s, v in zip(SENSORS, row, strict=True)}
