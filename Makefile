@@ -11,9 +11,11 @@ $(UV):
 env: $(UV)
 	$(UV) sync --frozen --extra dev --quiet
 
-## Main job on the embedded default: simulate the default fleet and print its summary.
+## Main job on the embedded default: simulate the default fleet, run the pipeline on it and
+## print fleet health by basin.
 run: env
 	$(UV) run --frozen --no-sync altaviz simulate
+	$(UV) run --frozen --no-sync altaviz pipeline
 
 ## The whole test suite, plus lint.
 test: env
@@ -26,6 +28,7 @@ lint: env
 
 bench: env
 	$(UV) run --frozen --no-sync python benchmarks/simulate.py
+	$(UV) run --frozen --no-sync python benchmarks/pipeline.py
 
 clean:
 	rm -rf .venv data lakehouse mlruns .pytest_cache .ruff_cache

@@ -56,3 +56,49 @@ def planted(
         SimulationRequest(output=out, days=20, seed=5, start=START, demo=True), config=cfg
     )
     return summary, out, cfg
+
+
+# ------------------------------------------------------------------------ pipeline fixtures
+
+
+def run_lake(source: Path, lakehouse: Path, **options):
+    from altaviz.pipeline import PipelineRequest, run_pipeline
+
+    return run_pipeline(PipelineRequest(source=source, lakehouse=lakehouse, **options))
+
+
+def read_table(lakehouse: Path, name: str) -> pl.DataFrame:
+    """A lakehouse table by catalogue name, as Polars (empty with its schema if absent)."""
+    from altaviz.lake.catalog import table
+    from altaviz.lake.location import lake_location
+    from altaviz.settings import Settings
+
+    spec = table(name)
+    location = lake_location(load_config().lakehouse, Settings(_env_file=None), root=lakehouse)
+    uri = location.table_uri(spec.layer, spec.name)
+    if not (Path(uri) / "_delta_log").exists():
+        return pl.from_arrow(spec.schema.arrow().empty_table())
+    return pl.read_delta(uri)
+
+
+@pytest.fixture(scope="session")
+def small_fleet(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """300 units x 3 days of simulated landing files."""
+    out = tmp_path_factory.mktemp("small") / "fleet"
+    simulate(SimulationRequest(output=out, compressors=300, days=3, seed=21, start=START))
+    return out
+
+
+@pytest.fixture(scope="session")
+def small_lake(tmp_path_factory: pytest.TempPathFactory, small_fleet: Path):
+    """The small fleet through the whole pipeline once: (summary, lakehouse)."""
+    lakehouse = tmp_path_factory.mktemp("small_lake") / "lake"
+    return run_lake(small_fleet, lakehouse), lakehouse
+
+
+@pytest.fixture(scope="session")
+def planted_lake(tmp_path_factory: pytest.TempPathFactory, planted):
+    """The planted-failure fleet through the pipeline: (summary, lakehouse, fleet folder)."""
+    _, out, _ = planted
+    lakehouse = tmp_path_factory.mktemp("planted_lake") / "lake"
+    return run_lake(out, lakehouse), lakehouse, out

@@ -18,8 +18,8 @@ from rich.table import Table
 from altaviz import __version__
 from altaviz.config import ConfigError, load_config
 from altaviz.fleet import OutputError, SimulationError, SimulationRequest, simulate
-from altaviz.pipeline import PipelineError, PipelineRequest, RunSummary, run_pipeline
 from altaviz.fleet.simulator import DEFAULT_COMPRESSORS, DEFAULT_DAYS, SimulationSummary
+from altaviz.pipeline import PipelineError, PipelineRequest, RunSummary, run_pipeline
 from altaviz.settings import get_settings
 
 app = typer.Typer(
@@ -176,6 +176,8 @@ def quality_command(
         return
     table = Table("check", "value", "threshold", "severity", "detail", title=f"Data quality {when}")
     for r in rows:
+        if r["severity"] == "info" and not r["value"]:
+            continue  # nothing of that kind happened
         style = {"critical": "red", "warning": "yellow"}.get(r["severity"], "")
         value = "" if r["value"] is None else f"{r['value']:,.4g}"
         limit = "" if r["threshold"] is None else f"{r['threshold']:,.4g}"
@@ -426,11 +428,13 @@ def _print_run(s: RunSummary) -> None:
         f"{s.duration_s:.1f} s (" + ", ".join(f"{k} {v:.1f}" for k, v in s.durations.items()) + ")",
     )
     out.print(table)
-    failing = [q for q in s.quality if q["severity"] in ("warning", "critical")]
-    for q in failing:
-        out.print(
-            f"  [{'red' if q['severity'] == 'critical' else 'yellow'}]{q['date']} {q['check']}: {q['value']:.4g} ({q['severity']}; {q['detail']})[/]"
-        )
+    for q in s.quality:
+        if q["severity"] in ("warning", "critical"):
+            color = "red" if q["severity"] == "critical" else "yellow"
+            out.print(
+                f"  [{color}]{q['date']} {q['check']}: {q['value']:.4g} "
+                f"({q['severity']}; {q['detail']})[/]"
+            )
     if s.fleet_health:
         day = s.fleet_health[0]["date"]
         health = Table(

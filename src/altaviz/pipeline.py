@@ -227,9 +227,14 @@ def _load_reference(run: _Run, source: Path) -> None:
             pl.from_arrow(spec.schema.conform(pl.read_parquet(path).to_arrow()))
         )
         current = run.engine.read(spec).collect()
-        changed = incoming.join(current, on=spec.schema.names, how="anti")
+        changed = _null_safe(incoming).join(_null_safe(current), on=spec.schema.names, how="anti")
         if changed.shape[0]:
-            run.engine.merge(spec, changed)
+            run.engine.merge(spec, incoming.join(changed.select(*spec.keys), on=list(spec.keys)))
+
+
+def _null_safe(frame: nw.DataFrame[Any]) -> nw.DataFrame[Any]:
+    """Every column as text with nulls spelled out, so rows compare equal null for null."""
+    return frame.select(nw.col(c).cast(nw.String).fill_null("\x00null") for c in frame.columns)
 
 
 # ---------------------------------------------------------------------------- bronze

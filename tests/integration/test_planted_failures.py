@@ -8,10 +8,10 @@ from datetime import timedelta
 import numpy as np
 import polars as pl
 import pytest
-from tests.conftest import read_telemetry
 
 from altaviz.fleet.failure_modes import MODES
 from altaviz.fleet.truth import read_dirt, read_failures
+from tests.conftest import read_telemetry
 
 
 @pytest.fixture(scope="module")

@@ -10,13 +10,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from tests.conftest import START
 from typer.testing import CliRunner
 
 from altaviz.cli import app
 from altaviz.config import _load
 from altaviz.fleet import SimulationRequest, simulate
 from altaviz.settings import get_settings
+from tests.conftest import START
 
 runner = CliRunner()
 SMALL = ["--compressors", "40", "--days", "2", "--start", "2026-03-01T00:00:00Z"]

@@ -6,11 +6,11 @@ from datetime import timedelta
 
 import polars as pl
 import pytest
-from tests.conftest import START, read_telemetry
 
 from altaviz.fleet.failure_modes import MODES
 from altaviz.fleet.truth import read_dirt, read_failures, severity_at
 from altaviz.sensors import SENSORS
+from tests.conftest import START, read_telemetry
 
 STEP = timedelta(minutes=5)
 

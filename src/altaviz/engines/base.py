@@ -75,6 +75,27 @@ class Engine(Protocol):
 
     def txn_version(self, spec: TableSpec, app_id: str) -> int | None: ...
 
+    def txn_versions(self, spec: TableSpec, app_ids: Sequence[str]) -> dict[str, int | None]:
+        """Application-transaction versions of many app ids at once."""
+        ...
+
+    def partition_values(self, spec: TableSpec) -> set[date]:
+        """Every value of the table's first partition column."""
+        ...
+
+    def read_source(
+        self, path: str, columns: Mapping[str, str], required: Sequence[str]
+    ) -> nw.DataFrame[Any]:
+        """A landing file as ``columns`` plus ``source_offset``, ``type_error``, ``raw_record``;
+        a value that cannot be read is reported per record, never fails the file."""
+        ...
+
+    def fill_json(
+        self, frame: nw.DataFrame[Any], columns: Sequence[str], into: str
+    ) -> nw.DataFrame[Any]:
+        """Fill nulls of ``into`` with the row's ``columns`` encoded as JSON."""
+        ...
+
     def optimize(self, spec: TableSpec) -> dict[str, Any]:
         """Compact small files, Z-ordered by the table's ``zorder_by`` columns."""
         ...

@@ -1,0 +1,205 @@
+"""Reruns change nothing, a killed run recovers, and arrival order does not matter."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+import pyarrow.parquet as pq
+import pytest
+from polars.testing import assert_frame_equal
+
+from altaviz.lake.catalog import TABLES
+from tests.conftest import read_table, run_lake
+
+# Columns that record *when* a run happened, not what the data says.
+RUN_COLUMNS = {"ingested_at"}
+CONTENT_TABLES = [
+    "sensor_readings",
+    "dead_letter",
+    "compressor_metadata",
+    "stations",
+    "maintenance_events",
+    "sensor_cleaned",
+    "quality_metrics",
+    "hourly_aggregates",
+    "daily_aggregates",
+    "alert_history",
+    "fleet_health",
+    "unit_baselines",
+]
+
+
+def versions(lake: Path) -> dict[str, int | None]:
+    from deltalake import DeltaTable
+
+    found = {}
+    for spec in TABLES.values():
+        path = next(lake.glob(f"*/Tables/{spec.name}"), None)
+        found[spec.name] = (
+            DeltaTable(path).version() if path and (path / "_delta_log").exists() else None
+        )
+    return found
+
+
+def content(lake: Path, name: str) -> pl.DataFrame:
+    frame = read_table(lake, name)
+    frame = frame.drop([c for c in frame.columns if c in RUN_COLUMNS])
+    return frame.sort(frame.columns, nulls_last=True)
+
+
+def assert_same_lake(a: Path, b: Path) -> None:
+    """Same rows everywhere; floats equal to 1e-9 relative (summation order may differ)."""
+    for name in CONTENT_TABLES:
+        left, right = content(a, name), content(b, name)
+        assert left.height == right.height, name
+        assert_frame_equal(left, right, check_exact=False, rel_tol=1e-9, abs_tol=1e-9)
+
+
+def test_rerun_changes_no_table(small_fleet, tmp_path):
+    lake = tmp_path / "lake"
+    run_lake(small_fleet, lake)
+    before = versions(lake)
+    again = run_lake(small_fleet, lake)
+    assert versions(lake) == before
+    assert again.rows == dict.fromkeys(again.rows, 0)
+    assert again.status == "success"
+
+
+@pytest.mark.parametrize(
+    "wait_for",
+    ["lh_silver_cleaned/Tables/sensor_cleaned", "lh_gold_curated/Tables/hourly_aggregates"],
+)
+def test_killed_run_then_rerun_equals_a_clean_run(small_fleet, small_lake, tmp_path, wait_for):
+    """SIGKILL the pipeline mid-write (as soon as a stage's first commit lands), rerun it."""
+    lake = tmp_path / "lake"
+    cmd = [
+        sys.executable,
+        "-m",
+        "altaviz",
+        "pipeline",
+        "--source",
+        str(small_fleet),
+        "--lakehouse",
+        str(lake),
+        "--json",
+    ]
+    child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    marker = lake / wait_for / "_delta_log"
+    deadline = time.monotonic() + 120
+    while not (marker.exists() and any(marker.glob("*.json"))) and child.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    assert child.returncode == -signal.SIGKILL, "the run finished before it could be killed"
+    summary = run_lake(small_fleet, lake)
+    assert summary.status == "success"
+    assert_same_lake(lake, small_lake[1])
+
+
+def test_day_by_day_arrival_equals_one_run(small_fleet, small_lake, tmp_path):
+    """Landing partitions arrive one day at a time (late readings land the next day)."""
+    source = tmp_path / "landing"
+    lake = tmp_path / "lake"
+    for name in ("compressor_metadata.parquet", "stations.parquet", "maintenance_events.parquet"):
+        shutil.copy2(small_fleet / name, source / name) if source.exists() else (
+            source.mkdir(),
+            shutil.copy2(small_fleet / name, source / name),
+        )
+    for part in sorted((small_fleet / "telemetry").iterdir()):
+        shutil.copytree(part, source / "telemetry" / part.name, copy_function=shutil.copy2)
+        summary = run_lake(source, lake)
+        assert summary.status == "success"
+    assert_same_lake(lake, small_lake[1])
+
+
+def test_bad_records_go_to_dead_letter_and_counts_reconcile(small_fleet, tmp_path):
+    source = tmp_path / "landing"
+    shutil.copytree(small_fleet, source, copy_function=shutil.copy2)
+    good = pl.read_parquet(next((source / "telemetry").glob("date=*/*.parquet"))).head(6)
+    ts = good["timestamp"]
+    bad = pl.DataFrame(
+        {
+            "timestamp": [
+                str(ts[0]),
+                str(ts[1]),
+                None,
+                "1969-07-20 20:17:00+00:00",
+                "2100-01-01 00:00:00+00:00",
+                str(ts[2]),
+                str(ts[3]),
+                "not a time",
+            ],
+            "compressor_id": [
+                "COMP-9999",
+                "PUMP-12",
+                "COMP-0001",
+                "COMP-0001",
+                "COMP-0001",
+                "COMP-0001",
+                None,
+                "COMP-0002",
+            ],
+            "vibration_mms": ["3.1", "3.2", "3.3", "3.4", "3.5", "abc", "3.6", "3.7"],
+            "received_at": [good["received_at"][0]] * 8,
+        }
+    )
+    folder = source / "telemetry" / f"date={good['received_at'][0].date()}"
+    pq.write_table(bad.to_arrow(), folder / "late-batch.parquet")
+    lake = tmp_path / "lake"
+    summary = run_lake(source, lake)
+    letters = read_table(lake, "dead_letter")
+    bronze = read_table(lake, "sensor_readings")
+    landed = sum(
+        pq.read_metadata(f).num_rows for f in (source / "telemetry").glob("date=*/*.parquet")
+    )
+    assert landed == bronze.height + letters.height  # in = accepted + rejected
+    assert summary.rejected == letters.height == 8
+    reasons = dict(
+        zip(letters["source_offset"].to_list(), letters["reason"].to_list(), strict=True)
+    )
+    assert reasons[0] == "unknown compressor_id: not in the fleet"
+    assert reasons[1].startswith("malformed compressor_id")
+    assert reasons[2] == "missing timestamp"
+    assert reasons[3] == "timestamp before 2000-01-01"
+    assert reasons[4].startswith("timestamp more than 60 min after arrival")
+    assert reasons[5] == "vibration_mms: cannot read abc as float64"
+    assert reasons[6] == "missing compressor_id"
+    assert reasons[7] == "timestamp: cannot read not a time as timestamp"
+    assert set(letters["source"]) == {f"telemetry/{folder.name}/late-batch.parquet"}
+    import json
+
+    raw = json.loads(letters.filter(pl.col("source_offset") == 5)["raw_record"].item())
+    assert raw["vibration_mms"] == "abc" and raw["compressor_id"] == "COMP-0001"
+    # Valid readings of that file in bronze: none (all eight were bad); rerun adds nothing.
+    before = versions(lake)
+    run_lake(source, lake)
+    assert versions(lake) == before
+
+
+def test_critical_quality_holds_dates_back_until_skipped(small_fleet, tmp_path):
+    source = tmp_path / "landing"
+    shutil.copytree(small_fleet, source, copy_function=shutil.copy2)
+    # Only a fifth of the registered fleet reports: fleet completeness is critical.
+    keep = pl.read_parquet(source / "compressor_metadata.parquet")["compressor_id"].head(60)
+    for f in (source / "telemetry").glob("date=*/*.parquet"):
+        frame = pl.read_parquet(f).filter(pl.col("compressor_id").is_in(keep.to_list()))
+        frame.write_parquet(f)
+    lake = tmp_path / "lake"
+    held = run_lake(source, lake)
+    assert held.status == "quality_failed"
+    assert held.blocked_dates and not held.dates["gold"]
+    assert read_table(lake, "hourly_aggregates").height == 0
+    quality = read_table(lake, "quality_metrics").filter(check="fleet_completeness")
+    assert (quality["severity"] == "critical").all() and (quality["value"] == 0.2).all()
+    released = run_lake(source, lake, skip_quality=True)
+    assert released.status == "success"
+    assert released.dates["gold"] == held.blocked_dates
+    assert read_table(lake, "hourly_aggregates").height > 0
