@@ -53,9 +53,7 @@ def main() -> None:
     parser.add_argument("--compressors", type=int, default=4700)
     parser.add_argument("--days", type=int, nargs="+", default=[1, 10])
     args = parser.parse_args()
-    print(
-        f"altaviz pipeline (polars), {args.compressors:,} compressors, {os.cpu_count()} cores"
-    )
+    print(f"altaviz pipeline (polars), {args.compressors:,} compressors, {os.cpu_count()} cores")
     for days in args.days:
         with tempfile.TemporaryDirectory(prefix="altaviz-bench-") as tmp:
             source = os.path.join(tmp, "fleet")
@@ -88,7 +86,10 @@ def main() -> None:
             f"({rows / r['wall_s'] / EARLIER_ROWS_PER_S:.0f}x the earlier implementation), "
             f"peak {r['peak_mb']:,.0f} MB"
         )
-        print(f"           stages: {stages}; alerts opened {s['alerts']['opened']:,}")
+        print(
+            f"           in the pipeline {s['duration_s']:.2f} s ({stages}); "
+            f"alerts opened {s['alerts']['opened']:,}"
+        )
 
 
 if __name__ == "__main__":

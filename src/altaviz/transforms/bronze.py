@@ -39,8 +39,16 @@ def rejection_reasons(
     ``records`` carries the raw telemetry columns and ``type_error`` (a reason found while
     reading, or null). ``arrived_fallback`` stands in for a missing ``received_at``.
     """
+    # IDs are judged once each (a fleet has thousands, a day has millions of readings).
     registered = known_ids.select(nw.col("compressor_id"), nw.lit(True).alias("_registered"))
-    with_fleet = records.join(registered, on="compressor_id", how="left")
+    ids = (
+        records.select("compressor_id")
+        .unique()
+        .filter(~nw.col("compressor_id").is_null())
+        .join(registered, on="compressor_id", how="left")
+        .with_columns(nw.col("compressor_id").str.contains(id_pattern).alias("_well_formed"))
+    )
+    with_fleet = records.join(ids, on="compressor_id", how="left")
     arrived = (
         nw.when(nw.col("received_at").is_null())
         .then(nw.lit(arrived_fallback))
@@ -51,7 +59,7 @@ def rejection_reasons(
         (~nw.col("type_error").is_null(), nw.col("type_error")),
         (nw.col("compressor_id").is_null(), nw.lit("missing compressor_id")),
         (
-            ~nw.col("compressor_id").str.contains(id_pattern),
+            ~nw.col("_well_formed"),
             nw.lit("malformed compressor_id (expected ") + nw.lit(id_pattern) + nw.lit(")"),
         ),
         (nw.col("_registered").is_null(), nw.lit("unknown compressor_id: not in the fleet")),
@@ -68,4 +76,6 @@ def rejection_reasons(
     reason: Any = nw.when(checks[0][0]).then(checks[0][1])
     for condition, text in checks[1:]:
         reason = reason.when(condition).then(text)
-    return with_fleet.with_columns(reason.otherwise(nw.lit(None)).alias(REASON)).drop("_registered")
+    return with_fleet.with_columns(reason.otherwise(nw.lit(None)).alias(REASON)).drop(
+        "_registered", "_well_formed"
+    )

@@ -55,17 +55,14 @@ def hourly_aggregates(
     """
     start, end = day_bounds(day)
     history = previous.filter(nw.col("hour") >= start - WINDOWS["24h"]).select(stats.columns)
-    rolled = nw.concat([history, stats])
-    for name, window in WINDOWS.items():
-        rolled = trailing_mean(
-            rolled,
-            [f"{s}_mean" for s in ROLLING],
-            window,
-            min_samples=1,
-            suffix=f"_{name}",
-            order_by="hour",
-            weights="reading_count",
-        )
+    rolled = trailing_mean(
+        nw.concat([history, stats]),
+        [f"{s}_mean" for s in ROLLING],
+        {f"_{name}": window for name, window in WINDOWS.items()},
+        min_samples=1,
+        order_by="hour",
+        weights="reading_count",
+    )
     over: dict[str, Any] = {"order_by": "hour"}
     prev_hour = nw.col("hour").shift(1).over("compressor_id", **over)
     prev_temp = nw.col("discharge_temp_f_mean").shift(1).over("compressor_id", **over)

@@ -16,7 +16,7 @@ import narwhals as nw
 
 from altaviz.config.schema import CleaningRules
 from altaviz.sensors import SENSORS
-from altaviz.transforms.windows import latest_per_key, previous_values
+from altaviz.transforms.windows import latest_per_key, trailing_trimmed_mean
 
 KEYS = ("compressor_id", "timestamp")
 MAD_TO_SIGMA = 1.4826  # median absolute deviation -> standard deviation for Gaussian noise
@@ -117,22 +117,20 @@ def null_spikes(
     """Null isolated spikes; bit i of ``spike_mask`` marks sensor i.
 
     The local level of a reading is the trimmed mean (largest and smallest dropped) of the
-    unit's previous ``spike_neighbors`` readings within ``spike_window_minutes``. A reading is a
-    spike when its relative deviation from that level exceeds ``spike_sigma`` robust standard
-    deviations of the same deviations over the unit's day (the ``scored`` rows).
+    unit's previous ``spike_neighbors`` readings, when they all lie within
+    ``spike_window_minutes`` (after a gap there is no level, and no reading is judged). A
+    reading is a spike when its relative deviation from that level exceeds ``spike_sigma``
+    robust standard deviations of the same deviations over the unit's day (the ``scored``
+    rows).
     """
     window = timedelta(minutes=rules.spike_window_minutes)
-    k_range = range(1, rules.spike_neighbors + 1)
-    readings = previous_values(readings, SENSORS, rules.spike_neighbors, window)
-    deviations = []
-    for s in SENSORS:
-        prev = [nw.col(f"_prev{k}_{s}") for k in k_range]
-        n = nw.sum_horizontal(*((~p.is_null()).cast(nw.Int32) for p in prev))
-        trimmed = (
-            nw.sum_horizontal(*prev) - nw.max_horizontal(*prev) - nw.min_horizontal(*prev)
-        ) / (n - 2)
-        level = nw.when(n >= rules.spike_min_neighbors).then(trimmed)
-        deviations.append(((nw.col(s) - level) / level.abs()).alias(f"_dev_{s}"))
+    readings = trailing_trimmed_mean(
+        readings, SENSORS, rules.spike_neighbors, rules.spike_min_neighbors, window
+    )
+    deviations = [
+        ((nw.col(s) - nw.col(f"_level_{s}")) / nw.col(f"_level_{s}").abs()).alias(f"_dev_{s}")
+        for s in SENSORS
+    ]
     # Lazy from here: one plan for all sensors, so shared sub-expressions are computed once.
     judged = (
         readings.lazy()
@@ -169,7 +167,7 @@ def null_spikes(
         .drop(
             *(f"_dev_{s}" for s in SENSORS),
             *(f"_mad_{s}" for s in SENSORS),
-            *(f"_prev{k}_{s}" for k in k_range for s in SENSORS),
+            *(f"_level_{s}" for s in SENSORS),
         )
     )
 

@@ -6,7 +6,7 @@ frames; inside, they dispatch on the frame's backend.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -26,7 +26,7 @@ def latest_per_key(
 ) -> nw.DataFrame[Any]:
     """One row per key: the one with the largest ``newest_by`` values (nulls oldest).
 
-    The result is sorted by ``keys``, ready for :func:`previous_values`.
+    The result is sorted by ``keys``.
     """
     import polars as pl
 
@@ -37,72 +37,104 @@ def latest_per_key(
     return nw.from_native(native.filter(last))
 
 
-def previous_values(
+def trailing_trimmed_mean(
     frame: nw.DataFrame[Any],
     columns: Sequence[str],
     count: int,
+    min_count: int,
     within: timedelta,
     by: str = "compressor_id",
     order_by: str = "timestamp",
 ) -> nw.DataFrame[Any]:
-    """Add ``_prev{k}_{column}`` (k = 1..count): the unit's k-th previous value of ``column``,
-    null when it is older than ``within``. The frame comes back sorted by (by, order_by).
+    """Add ``_level_{column}``: the mean of the unit's previous ``count`` values with the
+    largest and smallest dropped, when all ``count`` previous readings lie within ``within``
+    and at least ``min_count`` of them are non-null; otherwise null.
+
+    The frame must be sorted by (by, order_by); it comes back in the same order.
     """
     import polars as pl
 
     native = _native_polars(frame)
-    if not (native[by].is_sorted() and native.select(pl.struct(by, order_by).is_sorted()).item()):
-        native = native.sort(by, order_by)
-    shifted = []
-    for k in range(1, count + 1):
-        near = (pl.col(by).shift(k) == pl.col(by)) & (
-            pl.col(order_by) - pl.col(order_by).shift(k) <= within
+    # Sorted by unit and time: the count-th previous row is the same unit and recent
+    # exactly when the whole trailing window is.
+    whole = (pl.col(by).shift(count) == pl.col(by)) & (
+        pl.col(order_by) - pl.col(order_by).shift(count) <= within
+    )
+    levels = []
+    for c in columns:
+        prev = pl.col(c).shift(1)
+        n = prev.is_not_null().cast(pl.Int32).rolling_sum(count, min_samples=1)
+        total = prev.rolling_sum(count, min_samples=1)
+        high = prev.rolling_max(count, min_samples=1)
+        low = prev.rolling_min(count, min_samples=1)
+        levels.append(
+            pl.when(whole & (n >= min_count))
+            .then((total - high - low) / (n - 2))
+            .alias(f"_level_{c}")
         )
-        shifted += [pl.when(near).then(pl.col(c).shift(k)).alias(f"_prev{k}_{c}") for c in columns]
-    return nw.from_native(native.with_columns(shifted))
+    return nw.from_native(native.with_columns(levels))
+
+
+def _sorted(native: Any, by: str, order_by: str) -> Any:
+    """``native`` sorted by (by, order_by), without sorting when it already is."""
+    import polars as pl
+
+    if native.height and native.select(pl.struct(by, order_by).is_sorted()).item():
+        return native
+    return native.sort(by, order_by)
 
 
 def trailing_mean(
     frame: nw.DataFrame[Any],
     columns: Sequence[str],
-    window: timedelta,
+    windows: Mapping[str, timedelta],
     min_samples: int,
-    suffix: str,
     by: str = "compressor_id",
     order_by: str = "timestamp",
     weights: str | None = None,
 ) -> nw.DataFrame[Any]:
-    """Add ``{column}{suffix}``: the mean over the unit's trailing time ``window`` (inclusive of
-    the current row), null with fewer than ``min_samples`` non-null values (or, with
-    ``weights``, a total weight below it). With ``weights`` each value counts that many times,
-    so a rolling mean of hourly means is the mean of the underlying readings.
+    """Add ``{column}{suffix}`` for each ``suffix: window``: the mean over the unit's trailing
+    time window (inclusive of the current row), null with fewer than ``min_samples`` non-null
+    values (or, with ``weights``, a total weight below it). With ``weights`` each value counts
+    that many times, so a rolling mean of hourly means is the mean of the underlying readings.
+    The frame comes back sorted by (by, order_by).
     """
     import polars as pl
 
-    native = _native_polars(frame).sort(by, order_by)
-    size = f"{int(window.total_seconds())}s"
-    if weights is None:
-        # One grouped rolling pass for all columns; rows come back in the frame's order.
-        rolled = native.rolling(index_column=order_by, period=size, group_by=by).agg(
-            *(pl.col(c).mean().alias(f"{c}{suffix}") for c in columns),
-            *(pl.col(c).count().alias(f"_n_{c}") for c in columns),
-        )
-        return nw.from_native(
-            native.with_columns(
+    native = _sorted(_native_polars(frame), by, order_by)
+    exprs = []
+    for suffix, window in windows.items():
+        size = f"{int(window.total_seconds())}s"
+        if weights is None:
+            # One grouped rolling pass for all columns; rows come back in the frame's order.
+            rolled = native.rolling(index_column=order_by, period=size, group_by=by).agg(
+                *(pl.col(c).mean().alias(f"{c}{suffix}") for c in columns),
+                *(pl.col(c).count().alias(f"_n_{c}") for c in columns),
+            )
+            exprs += [
                 pl.when(rolled[f"_n_{c}"] >= min_samples)
                 .then(rolled[f"{c}{suffix}"])
                 .alias(f"{c}{suffix}")
                 for c in columns
-            )
+            ]
+            continue
+        weighted = native.select(
+            by,
+            order_by,
+            *((pl.col(c) * pl.col(weights)).fill_null(0).alias(f"_v_{c}") for c in columns),
+            *(
+                pl.when(pl.col(c).is_not_null()).then(pl.col(weights)).otherwise(0).alias(f"_w_{c}")
+                for c in columns
+            ),
         )
-    exprs = []
-    for c in columns:
-        if weights is None:
-            value, weight = pl.col(c), pl.col(c).is_not_null().cast(pl.Int64)
-        else:
-            value = pl.col(c) * pl.col(weights)
-            weight = pl.when(pl.col(c).is_not_null()).then(pl.col(weights)).otherwise(0)
-        total = value.fill_null(0).rolling_sum_by(order_by, size).over(by)
-        n = weight.rolling_sum_by(order_by, size).over(by)
-        exprs.append(pl.when(n >= min_samples).then(total / n).alias(f"{c}{suffix}"))
+        sums = weighted.rolling(index_column=order_by, period=size, group_by=by).agg(
+            *(pl.col(f"_v_{c}").sum() for c in columns),
+            *(pl.col(f"_w_{c}").sum() for c in columns),
+        )
+        exprs += [
+            pl.when(sums[f"_w_{c}"] >= min_samples)
+            .then(sums[f"_v_{c}"] / sums[f"_w_{c}"])
+            .alias(f"{c}{suffix}")
+            for c in columns
+        ]
     return nw.from_native(native.with_columns(exprs))
