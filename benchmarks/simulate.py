@@ -7,12 +7,11 @@ uv run python benchmarks/simulate.py --days 1 --repeat 5
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import sys
 import tempfile
-import time
+
+from _child import measure
 
 EARLIER_WALL_S, EARLIER_PEAK_MB = 276.0, 2100.0  # the spec's earlier implementation
 
@@ -25,16 +24,7 @@ def run_once(compressors: int, days: int, workers: int | None) -> dict:
         cmd += ["--start", "2026-01-01T00:00:00Z", "--output", os.path.join(tmp, "fleet")]
         if workers:
             cmd += ["--workers", str(workers)]
-        with open(os.path.join(tmp, "summary.json"), "w+") as summary_file:
-            began = time.perf_counter()
-            child = subprocess.Popen(cmd, stdout=summary_file)
-            _, status, usage = os.wait4(child.pid, 0)  # rusage of this child alone
-            wall = time.perf_counter() - began
-            if os.waitstatus_to_exitcode(status) != 0:
-                raise SystemExit("altaviz simulate failed")
-            summary_file.seek(0)
-            summary = json.load(summary_file)
-    return {"summary": summary, "wall_s": wall, "peak_mb": usage.ru_maxrss / 1024}
+        return measure(cmd)
 
 
 def main() -> None:

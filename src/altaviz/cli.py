@@ -238,10 +238,9 @@ def lake_optimize(
     lakehouse: LakehouseOption = None,
 ) -> None:
     """Compact small files; Z-order by compressor_id where the catalogue says so."""
-    from altaviz.lake.catalog import TABLES
 
     engine = _engine(lakehouse)
-    for spec in [_table(table_name)] if table_name else TABLES.values():
+    for spec in _tables(table_name):
         metrics = engine.optimize(spec)
         if metrics:
             out.print(
@@ -264,7 +263,6 @@ def lake_vacuum(
     dry_run: Annotated[bool, typer.Option(help="List what would be removed.")] = False,
 ) -> None:
     """Remove files no version within the retention period still needs."""
-    from altaviz.lake.catalog import TABLES
 
     with _errors_as_exit():
         retain = (
@@ -273,7 +271,7 @@ def lake_vacuum(
             else load_config().lakehouse.vacuum_retain_hours
         )
     engine = _engine(lakehouse)
-    for spec in [_table(table_name)] if table_name else TABLES.values():
+    for spec in _tables(table_name):
         removed = engine.vacuum(spec, retain, dry_run=dry_run)
         verb = "would remove" if dry_run else "removed"
         out.print(f"{spec.name}: {verb} {len(removed)} files")
@@ -295,6 +293,13 @@ def _table(name: str):  # type: ignore[no-untyped-def]
         return table(name)
     except KeyError as exc:
         fail(str(exc.args[0]))
+
+
+def _tables(name: str | None) -> list:  # type: ignore[type-arg]
+    """One named table, or the whole catalogue."""
+    from altaviz.lake.catalog import TABLES
+
+    return [_table(name)] if name else list(TABLES.values())
 
 
 def _parse_date(value: str | None) -> date | None:

@@ -7,7 +7,8 @@ Incremental and idempotent:
 - silver: only the event dates touched by bronze rows added since the version silver last
   consumed are rebuilt, each date atomically replaced;
 - gold: dates whose silver changed (and the day after, whose 24-hour windows look back into
-  them) are rebuilt; alerts are merged on their IDs.
+  them) are rebuilt, in the same pass and date order; the alerts that opened on a date are
+  replaced with it, and earlier alerts it continues or resolves are merged on their IDs.
 
 A rerun on the same input finds nothing new and writes nothing. A run killed at any point
 leaves every table at a committed version; the next run redoes the unfinished dates.
@@ -22,13 +23,12 @@ import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import narwhals as nw
-import polars as pl
 from pydantic import BaseModel
 
 from altaviz.config import AppConfig, load_config
@@ -178,7 +178,7 @@ def run_pipeline(
         run.notes.append("ML stage: no models yet (predictive models arrive in a later release)")
     health = _latest_fleet_health(run)
     quality_rows = [
-        {"date": r.day, **{k: v for k, v in c.__dict__.items()}, "passed": c.passed}
+        {"date": r.day, **asdict(c), "passed": c.passed}
         for r in reports
         for c in r.checks
         if c.severity != "info"
@@ -186,7 +186,7 @@ def run_pipeline(
     passed = all(r.passed for r in reports)
     return RunSummary(
         run_id=run.run_id,
-        status="quality_failed" if blocked and not request.skip_quality else "success",
+        status="quality_failed" if blocked else "success",
         engine=engine.name,
         rows=run.rows,
         rejected=rejected,
@@ -219,9 +219,7 @@ def _load_reference(run: _Run, source: Path) -> None:
                     f"--source {source}: no {name}; the fleet must be registered first"
                 )
             continue
-        incoming = nw.from_native(
-            pl.from_arrow(spec.schema.conform(pl.read_parquet(path).to_arrow()))
-        )
+        incoming = run.engine.read_file(str(path), spec)
         current = run.engine.read(spec).collect()
         changed = _null_safe(incoming).join(_null_safe(current), on=spec.schema.names, how="anti")
         if changed.shape[0]:
@@ -330,16 +328,12 @@ def _state(run: _Run) -> dict[str, dict[str, Any]]:
 
 
 def _save_state(run: _Run, stage: str, version: int | None, pending: set[date]) -> None:
-    frame = nw.from_native(
-        pl.DataFrame(
-            {
-                "stage": [stage],
-                "source_version": pl.Series([version], dtype=pl.Int64),
-                "pending_dates": [json.dumps(sorted(d.isoformat() for d in pending))],
-            }
-        )
-    )
-    run.engine.merge(lake.PIPELINE_STATE, frame)
+    row = {
+        "stage": [stage],
+        "source_version": [version],
+        "pending_dates": [json.dumps(sorted(d.isoformat() for d in pending))],
+    }
+    run.engine.merge(lake.PIPELINE_STATE, run.engine.frame(lake.PIPELINE_STATE, row))
 
 
 def _promote(
@@ -421,7 +415,7 @@ def _silver_day(
     report = quality_report(
         silver, counts, registered, thresholds.quality, thresholds.cleaning.critical_sensors, day
     )
-    quality = nw.from_dict(report.rows(), backend="polars")
+    quality = run.engine.frame(lake.QUALITY_METRICS, report.rows())
     writer.submit(run.engine.replace, lake.QUALITY_METRICS, quality, {"date": [day]})
     run.rows["silver"] += counts.rows_out
     return report, silver
@@ -481,7 +475,7 @@ def _gold_day(
     )
     rules = cfg.thresholds.alerts
     readings = alert_rules.evaluate_readings(silver, limits, rules, watch=carried)
-    alerts = alert_rules.alert_episodes(readings, carried, units, rules, rules.notify, day)
+    alerts = alert_rules.alert_episodes(readings, carried, units, rules, day)
     # Alerts that opened this day are replaced as a whole (none linger from an earlier,
     # incomplete version of the day); earlier alerts it continues or resolves are merged.
     # Not queued: the next day reads the history.

@@ -90,6 +90,14 @@ class Engine(Protocol):
         a value that cannot be read is reported per record, never fails the file."""
         ...
 
+    def read_file(self, path: str, spec: TableSpec) -> nw.DataFrame[Any]:
+        """A file conformed to a catalogue table's schema (reference data)."""
+        ...
+
+    def frame(self, spec: TableSpec, data: Mapping[str, Sequence[Any]]) -> nw.DataFrame[Any]:
+        """A frame of ``spec``'s schema from columns of Python values."""
+        ...
+
     def fill_json(
         self, frame: nw.DataFrame[Any], columns: Sequence[str], into: str
     ) -> nw.DataFrame[Any]:

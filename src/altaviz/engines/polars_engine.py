@@ -175,6 +175,15 @@ class PolarsEngine:
         )
         return nw.from_native(frame)
 
+    def read_file(self, path: str, spec: TableSpec) -> nw.DataFrame[Any]:
+        """A Parquet file conformed to a catalogue table's schema (reference data)."""
+        return nw.from_native(pl.from_arrow(spec.schema.conform(pl.read_parquet(path).to_arrow())))
+
+    def frame(self, spec: TableSpec, data: Mapping[str, Sequence[Any]]) -> nw.DataFrame[Any]:
+        """A frame of ``spec``'s schema from columns of Python values."""
+        table = pa.table({c: data[c] for c in spec.schema.names}, schema=spec.schema.arrow())
+        return nw.from_native(pl.from_arrow(table))
+
     @staticmethod
     def fill_json(frame: nw.DataFrame[Any], columns: Sequence[str], into: str) -> nw.DataFrame[Any]:
         """Fill nulls of column ``into`` with the row's ``columns`` encoded as JSON."""

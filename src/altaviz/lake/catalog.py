@@ -33,6 +33,19 @@ _STAT_COLUMNS = tuple(
     Column(f"{s}_{stat}", "float64") for s in SENSORS for stat in ("mean", "min", "max", "std")
 )
 _STATUS_COLUMNS = tuple(Column(f"{s}_status", "string") for s in SENSORS)
+# Where a station (and so each of its compressors) is.
+_PLACE_COLUMNS = tuple(
+    Column(name, kind)  # type: ignore[arg-type]
+    for name, kind in (
+        ("basin", "string"),
+        ("basin_code", "string"),
+        ("region", "string"),
+        ("state", "string"),
+        ("latitude", "float64"),
+        ("longitude", "float64"),
+        ("elevation_ft", "int64"),
+    )
+)
 
 SENSOR_READINGS = TableSpec(
     "sensor_readings",
@@ -64,13 +77,7 @@ COMPRESSOR_METADATA = TableSpec(
         ("install_date", "date"),
         ("operating_hours", "float64"),
         ("station_id", "string"),
-        ("basin", "string"),
-        ("basin_code", "string"),
-        ("region", "string"),
-        ("state", "string"),
-        ("latitude", "float64"),
-        ("longitude", "float64"),
-        ("elevation_ft", "int64"),
+        *_PLACE_COLUMNS,
     ),
     keys=("compressor_id",),
     description="The registered fleet: one row per compressor.",
@@ -82,13 +89,7 @@ STATIONS = TableSpec(
     columns(
         Column("station_id", "string", False),
         ("station_name", "string"),
-        ("basin", "string"),
-        ("basin_code", "string"),
-        ("region", "string"),
-        ("state", "string"),
-        ("latitude", "float64"),
-        ("longitude", "float64"),
-        ("elevation_ft", "int64"),
+        *_PLACE_COLUMNS,
         ("timezone", "string"),
         ("compressor_count", "int32"),
     ),

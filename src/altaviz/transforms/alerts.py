@@ -138,7 +138,6 @@ def alert_episodes(
     open_alerts: nw.DataFrame[Any],
     units: nw.DataFrame[Any],
     rules: AlertRules,
-    notify: dict[str, bool],
     day: date,
 ) -> nw.DataFrame[Any]:
     """Alert rows (``alert_history`` schema) for episodes with evaluations on ``day``.
@@ -273,14 +272,13 @@ def alert_episodes(
         )
         .collect()
     )
-    return _finish(alerts, units, rules, notify)
+    return _finish(alerts, units, rules)
 
 
 def _finish(
     alerts: nw.DataFrame[Any],
     units: nw.DataFrame[Any],
     rules: AlertRules,
-    notify: dict[str, bool],
 ) -> nw.DataFrame[Any]:
     """IDs, state, aggregation cap, notification flag and message; the history's columns."""
     window = timedelta(minutes=rules.aggregation_window_minutes)
@@ -334,9 +332,7 @@ def _finish(
         .with_columns(
             state.alias("state"),
             nw.col("severity")
-            .replace_strict(
-                {k: v for k, v in notify.items()}, default=False, return_dtype=nw.Boolean
-            )
+            .replace_strict(dict(rules.notify), default=False, return_dtype=nw.Boolean)
             .alias("notify"),
             message.alias("message"),
             nw.col("opened_at").dt.date().alias("date"),

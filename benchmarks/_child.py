@@ -1,0 +1,23 @@
+"""Run one command in a fresh child process; measure its wall time and its own peak memory."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+import time
+from typing import Any
+
+
+def measure(cmd: list[str], ok_codes: tuple[int, ...] = (0,)) -> dict[str, Any]:
+    """Run ``cmd`` (which prints JSON on stdout); return its JSON, wall seconds and peak MB."""
+    with tempfile.TemporaryFile("w+") as captured:
+        began = time.perf_counter()
+        child = subprocess.Popen(cmd, stdout=captured)
+        _, status, usage = os.wait4(child.pid, 0)  # rusage of this child alone
+        wall = time.perf_counter() - began
+        if os.waitstatus_to_exitcode(status) not in ok_codes:
+            raise SystemExit(f"failed: {' '.join(cmd)}")
+        captured.seek(0)
+        return {"summary": json.load(captured), "wall_s": wall, "peak_mb": usage.ru_maxrss / 1024}
