@@ -55,14 +55,16 @@ def hourly_aggregates(
     """
     start, end = day_bounds(day)
     history = previous.filter(nw.col("hour") >= start - WINDOWS["24h"]).select(stats.columns)
-    rolled = trailing_mean(
-        nw.concat([history, stats]),
+    hours = nw.concat([history, stats]).sort("compressor_id", "hour")
+    rolling = trailing_mean(
+        hours,
         [f"{s}_mean" for s in ROLLING],
         {f"_{name}": window for name, window in WINDOWS.items()},
         min_samples=1,
         order_by="hour",
         weights="reading_count",
     )
+    rolled = hours.join(rolling, on=["compressor_id", "hour"], how="left")
     over: dict[str, Any] = {"order_by": "hour"}
     prev_hour = nw.col("hour").shift(1).over("compressor_id", **over)
     prev_temp = nw.col("discharge_temp_f_mean").shift(1).over("compressor_id", **over)

@@ -70,7 +70,7 @@ def clean_day(
         nw.col("spike_mask").cast(nw.Int32),
         nw.col("bounds_mask").cast(nw.Int32),
         nw.lit(day).alias("date"),
-    ).sort(*KEYS)
+    )  # still in (compressor_id, timestamp) order from deduplication
     counts = CleaningCounts(
         rows_in=rows_in,
         duplicates=duplicates,

@@ -75,15 +75,6 @@ def trailing_trimmed_mean(
     return nw.from_native(native.with_columns(levels))
 
 
-def _sorted(native: Any, by: str, order_by: str) -> Any:
-    """``native`` sorted by (by, order_by), without sorting when it already is."""
-    import polars as pl
-
-    if native.height and native.select(pl.struct(by, order_by).is_sorted()).item():
-        return native
-    return native.sort(by, order_by)
-
-
 def trailing_mean(
     frame: nw.DataFrame[Any],
     columns: Sequence[str],
@@ -93,48 +84,49 @@ def trailing_mean(
     order_by: str = "timestamp",
     weights: str | None = None,
 ) -> nw.DataFrame[Any]:
-    """Add ``{column}{suffix}`` for each ``suffix: window``: the mean over the unit's trailing
-    time window (inclusive of the current row), null with fewer than ``min_samples`` non-null
-    values (or, with ``weights``, a total weight below it). With ``weights`` each value counts
-    that many times, so a rolling mean of hourly means is the mean of the underlying readings.
-    The frame comes back sorted by (by, order_by).
+    """Trailing time-window means per unit: a keyed frame of ``by``, ``order_by`` and
+    ``{column}{suffix}`` for each ``suffix: window`` - the mean over the window ending at (and
+    including) each row, null with fewer than ``min_samples`` non-null values (or, with
+    ``weights``, a total weight below it). With ``weights`` each value counts that many times,
+    so a rolling mean of hourly means is the mean of the underlying readings.
+
+    Rows need only be time-ordered within each unit (units may interleave); the result comes
+    back grouped by unit, in time order. Join it back on (by, order_by) for other columns.
     """
     import polars as pl
 
-    native = _sorted(_native_polars(frame), by, order_by)
-    exprs = []
+    native = _native_polars(frame)
+    if weights is None:
+        values = {c: pl.col(c) for c in columns}
+        counts = {c: pl.col(c).is_not_null().cast(pl.Int64) for c in columns}
+    else:
+        values = {c: (pl.col(c) * pl.col(weights)).fill_null(0) for c in columns}
+        counts = {
+            c: pl.when(pl.col(c).is_not_null()).then(pl.col(weights)).otherwise(0) for c in columns
+        }
+    prepared = native.select(
+        by,
+        order_by,
+        *(values[c].alias(f"_v_{c}") for c in columns),
+        *(counts[c].alias(f"_n_{c}") for c in columns),
+    )
+    result = None
     for suffix, window in windows.items():
         size = f"{int(window.total_seconds())}s"
-        if weights is None:
-            # One grouped rolling pass for all columns; rows come back in the frame's order.
-            rolled = native.rolling(index_column=order_by, period=size, group_by=by).agg(
-                *(pl.col(c).mean().alias(f"{c}{suffix}") for c in columns),
-                *(pl.col(c).count().alias(f"_n_{c}") for c in columns),
-            )
-            exprs += [
-                pl.when(rolled[f"_n_{c}"] >= min_samples)
-                .then(rolled[f"{c}{suffix}"])
-                .alias(f"{c}{suffix}")
-                for c in columns
-            ]
-            continue
-        weighted = native.select(
+        sums = prepared.rolling(index_column=order_by, period=size, group_by=by).agg(
+            *(pl.col(f"_v_{c}").sum() for c in columns),
+            *(pl.col(f"_n_{c}").sum() for c in columns),
+        )
+        means = sums.select(
             by,
             order_by,
-            *((pl.col(c) * pl.col(weights)).fill_null(0).alias(f"_v_{c}") for c in columns),
             *(
-                pl.when(pl.col(c).is_not_null()).then(pl.col(weights)).otherwise(0).alias(f"_w_{c}")
+                pl.when(pl.col(f"_n_{c}") >= min_samples)
+                .then(pl.col(f"_v_{c}") / pl.col(f"_n_{c}"))
+                .alias(f"{c}{suffix}")
                 for c in columns
             ),
         )
-        sums = weighted.rolling(index_column=order_by, period=size, group_by=by).agg(
-            *(pl.col(f"_v_{c}").sum() for c in columns),
-            *(pl.col(f"_w_{c}").sum() for c in columns),
-        )
-        exprs += [
-            pl.when(sums[f"_w_{c}"] >= min_samples)
-            .then(sums[f"_v_{c}"] / sums[f"_w_{c}"])
-            .alias(f"{c}{suffix}")
-            for c in columns
-        ]
-    return nw.from_native(native.with_columns(exprs))
+        # Every pass returns the same rows in the same order: add the columns side by side.
+        result = means if result is None else result.hstack(means.drop(by, order_by))
+    return nw.from_native(result)
