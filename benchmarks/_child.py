@@ -20,4 +20,8 @@ def measure(cmd: list[str], ok_codes: tuple[int, ...] = (0,)) -> dict[str, Any]:
         if os.waitstatus_to_exitcode(status) not in ok_codes:
             raise SystemExit(f"failed: {' '.join(cmd)}")
         captured.seek(0)
-        return {"summary": json.load(captured), "wall_s": wall, "peak_mb": usage.ru_maxrss / 1024}
+        try:
+            summary = json.load(captured)
+        except json.JSONDecodeError:
+            raise SystemExit(f"no summary from: {' '.join(cmd)}") from None
+        return {"summary": summary, "wall_s": wall, "peak_mb": usage.ru_maxrss / 1024}

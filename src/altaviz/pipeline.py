@@ -83,6 +83,7 @@ class _WriteBehind:
     prepares the next day. At most ``depth`` commits wait; ``drain`` re-raises a failed one."""
 
     def __init__(self, depth: int = 2) -> None:
+        # One thread: commits to a table must be serial (delta-rs refuses racing commits).
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="altaviz-writer")
         self._pending: list[Future[Any]] = []
         self._depth = depth
@@ -455,14 +456,30 @@ def _gold_day(
             part = run.engine.read(lake.SENSOR_CLEANED, nw.col("date") == d).collect()
         parts.append(part.filter(nw.col("timestamp") >= lo) if d == before else part)
     silver = nw.concat(parts)
-    prior = hourly_of.get(before)
-    if prior is None:
-        prior = run.engine.read(lake.HOURLY_AGGREGATES, nw.col("date") == before).collect()
+    # The hourly rows of the days the trends look back on (rebuilt ones are in memory).
+    trend_window = timedelta(hours=cfg.thresholds.trends.window_hours)
+    days_back = [day - timedelta(days=k) for k in range(_days_in(trend_window), 0, -1)]
+    earlier = [hourly_of.get(d) for d in days_back]
+    missing = [d for d, h in zip(days_back, earlier, strict=True) if h is None]
+    if missing:
+        earlier.append(
+            run.engine.read(lake.HOURLY_AGGREGATES, nw.col("date").is_in(missing)).collect()
+        )
+    stat_columns = gold.hourly_stats(parts[1].head(0)).columns
+    prior = nw.concat([h.select(stat_columns) for h in earlier if h is not None])
     stats = gold.hourly_stats(parts[1])
-    baselines = _baselines(run, units, stats, prior)
+    yesterday = prior.filter(nw.col("hour") >= start - timedelta(days=1))
+    baselines = _baselines(run, units, stats, yesterday)
     limits = unit_limits(units, baselines, cfg.thresholds)
     hourly = gold.hourly_aggregates(
-        stats, prior, units.select("compressor_id", "model", "station_id", "region"), limits, day
+        stats,
+        prior,
+        units.select("compressor_id", "model", "station_id", "region"),
+        limits,
+        day,
+        trend_window=trend_window,
+        trend_min_hours=cfg.thresholds.trends.min_hours,
+        trend_sensors=tuple(cfg.thresholds.trends.sensors),
     )
     writer.submit(run.engine.replace, lake.HOURLY_AGGREGATES, hourly, {"date": [day]})
     daily = gold.daily_aggregates(hourly, day)
@@ -474,8 +491,17 @@ def _gold_day(
         & (nw.col("state") != "suppressed")
     )
     rules = cfg.thresholds.alerts
-    readings = alert_rules.evaluate_readings(silver, limits, rules, watch=carried)
-    alerts = alert_rules.alert_episodes(readings, carried, units, rules, day)
+    is_trend = nw.col("alert_type") == alert_rules.TREND
+    carried_limits = carried.filter(~is_trend)
+    readings = alert_rules.evaluate_readings(silver, limits, rules, watch=carried_limits)
+    carried_trends = carried.filter(is_trend)
+    trends = alert_rules.evaluate_trends(hourly, cfg.thresholds.trends, watch=carried_trends)
+    alerts = nw.concat(
+        [
+            alert_rules.alert_episodes(readings, carried_limits, units, rules, day),
+            alert_rules.alert_episodes(trends, carried_trends, units, rules, day),
+        ]
+    )
     # Alerts that opened this day are replaced as a whole (none linger from an earlier,
     # incomplete version of the day); earlier alerts it continues or resolves are merged.
     # Not queued: the next day reads the history.
@@ -491,7 +517,14 @@ def _gold_day(
     run.rows["gold_hourly"] += hourly.shape[0]
     run.rows["gold_daily"] += daily.shape[0]
     log.info("gold %s: %d hourly rows, %d alerts opened", day, hourly.shape[0], new.shape[0])
-    return new.shape[0], resolved.shape[0], {day: hourly}
+    oldest_needed = day - timedelta(days=_days_in(trend_window) - 1)  # by tomorrow's trends
+    kept = {d: h for d, h in hourly_of.items() if d >= oldest_needed}
+    return new.shape[0], resolved.shape[0], {**kept, day: hourly}
+
+
+def _days_in(window: timedelta) -> int:
+    """Whole days a look-back window reaches into."""
+    return -(-window // timedelta(days=1))
 
 
 def _baselines(

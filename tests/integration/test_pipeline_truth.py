@@ -173,3 +173,42 @@ def test_gold_hours_and_statuses(small_lake):
     assert health.group_by("date").agg(pl.col("units_registered").sum())[
         "units_registered"
     ].unique().to_list() == [300]
+
+
+@pytest.fixture(scope="module")
+def already_failing(tmp_path_factory, config):
+    """A packing leak already 40 % along when the unit's data begins: its first day, from
+    which its healthy band is learned, is degraded, so only the trend can see it."""
+    from altaviz.config import AppConfig
+    from altaviz.config.schema import DemoFailure
+    from altaviz.fleet import SimulationRequest, simulate
+    from tests.conftest import START, run_lake
+
+    demo = config.fleet.demo.model_copy(
+        update={"failures": [DemoFailure(unit=5, mode="packing_leak", progress_at_end=2.9)]}
+    )
+    cfg = AppConfig(
+        config.fleet.model_copy(update={"demo": demo}),
+        config.thresholds,
+        config.lakehouse,
+        config.sources,
+    )
+    out = tmp_path_factory.mktemp("already") / "fleet"
+    simulate(SimulationRequest(output=out, days=20, seed=3, start=START, demo=True), config=cfg)
+    lake = tmp_path_factory.mktemp("already_lake") / "lake"
+    run_lake(out, lake)
+    return out, lake
+
+
+def test_a_unit_degrading_before_its_data_began_is_caught_by_its_trend(already_failing):
+    fleet, lake = already_failing
+    truth = read_failures(fleet).row(0, named=True)
+    assert truth["onset_time"] < read_telemetry(fleet)["timestamp"].min()
+    alerts = read_table(lake, "alert_history").filter(
+        pl.col("compressor_id") == truth["compressor_id"],
+        pl.col("opened_at") < truth["failure_time"],
+    )
+    trend = alerts.filter(alert_type="trend")
+    assert trend.height > 0, alerts.select("alert_type", "message")
+    assert set(trend["sensor"]) >= {"discharge_pressure_psi"}
+    assert "falling" in trend["message"][0]

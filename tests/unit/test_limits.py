@@ -73,3 +73,31 @@ def test_worst_status_is_by_severity_not_string_order():
     )
     worst = frame.select(worst_status("a", "b").alias("w"))["w"].to_list()
     assert worst == ["warning", "critical", "critical", "no_data", "normal"]
+
+
+def test_trend_is_the_fitted_fall_per_day_as_a_share_of_the_level():
+    from datetime import UTC, datetime, timedelta
+
+    from altaviz.transforms.gold import trend_per_day
+
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    hours = [start + timedelta(hours=h) for h in range(72)]
+    frame = pl.DataFrame(
+        {
+            "compressor_id": ["A"] * 72 + ["B"] * 72 + ["C"] * 30,
+            "hour": hours + hours + hours[:30],
+            "gas_flow_mcf_mean": [10_000.0] * 72  # flat
+            + [10_000.0 * (1 - 0.02 * h / 24) for h in range(72)]  # -2 % per day
+            + [9_000.0] * 30,  # too short a history
+            "discharge_pressure_psi_mean": [1_000.0] * 174,
+        }
+    )
+    trends = nw.to_native(
+        trend_per_day(nw.from_native(frame), start, timedelta(hours=72), 48, ("gas_flow_mcf",))
+    )
+    last = trends.group_by("compressor_id").agg(pl.col("gas_flow_mcf_trend_per_day").last())
+    values = dict(last.iter_rows())
+    assert abs(values["A"]) < 1e-12
+    assert abs(values["B"] - (-0.02 / (1 - 0.02 * 35.5 / 24))) < 1e-9  # relative to the mean level
+    assert values["C"] is None
+    assert trends["discharge_pressure_psi_trend_per_day"].null_count() == trends.height

@@ -354,6 +354,22 @@ class BaselineRules(_Strict):
     min_readings_per_hour: Annotated[int, Field(ge=1)]
 
 
+class TrendLimit(_Strict):
+    warning_below_per_day: Annotated[float, Field(lt=0)]
+
+
+class TrendRules(_Strict):
+    window_hours: Annotated[int, Field(ge=2)]
+    min_hours: Annotated[int, Field(ge=2)]
+    sensors: dict[SensorName, TrendLimit]
+
+    @model_validator(mode="after")
+    def _enough(self) -> TrendRules:
+        if self.min_hours > self.window_hours:
+            raise ValueError("min_hours must not exceed window_hours")
+        return self
+
+
 class AlertRules(_Strict):
     evaluation_window_minutes: Annotated[float, Field(gt=0)]
     min_readings: Annotated[int, Field(ge=1)]
@@ -399,6 +415,7 @@ class ThresholdsConfig(_Strict):
     floating: dict[SensorName, Floating]
     cleaning: CleaningRules
     baseline: BaselineRules
+    trends: TrendRules
     alerts: AlertRules
     quality: QualityRules
 

@@ -182,6 +182,14 @@ HOURLY_AGGREGATES = TableSpec(
             for s in ("vibration_mms", "discharge_temp_f", "discharge_pressure_psi")
             for w in ("1h", "4h", "24h")
         ),
+        *(
+            Column(
+                f"{s}_trend_per_day",
+                "float64",
+                description="fitted change per day, as a fraction of the level",
+            )
+            for s in SENSORS
+        ),
         *_STATUS_COLUMNS,
         ("pressure_differential_status", "string"),
         ("temp_rate_status", "string"),

@@ -16,13 +16,14 @@ from typing import Any
 
 import narwhals as nw
 
-from altaviz.config.schema import AlertRules
+from altaviz.config.schema import AlertRules, TrendRules
 from altaviz.sensors import SENSORS
 from altaviz.transforms.gold import day_bounds
 from altaviz.transforms.limits import status
 from altaviz.transforms.windows import trailing_mean
 
 PAIR = ("compressor_id", "sensor")
+TREND = "trend"  # alert_type of alerts raised by a steady decline rather than a limit
 LEVEL = {"normal": 0, "warning": 1, "critical": 2}
 
 
@@ -82,6 +83,40 @@ def evaluate_readings(
         for s in SENSORS
     ]
     return nw.concat(per_sensor).filter(~nw.col("level").is_null()).collect()
+
+
+def evaluate_trends(
+    hourly: nw.DataFrame[Any], trends: TrendRules, watch: nw.DataFrame[Any] | None = None
+) -> nw.DataFrame[Any]:
+    """Long frame of judged trends, one row per unit, sensor and hour (stamped at the hour's
+    end, when its mean is known), in the shape of :func:`evaluate_readings`.
+
+    Only (unit, sensor) pairs with an abnormal hour, or in ``watch`` (trend alerts still
+    open), are kept: the others cannot open or close an alert.
+    """
+    per_sensor = [
+        hourly.select(
+            "compressor_id",
+            nw.lit(sensor).alias("sensor"),
+            (nw.col("hour") + timedelta(hours=1)).alias("timestamp"),
+            nw.col(f"{sensor}_trend_per_day").alias("value"),
+            nw.when(nw.col(f"{sensor}_trend_per_day") <= limit.warning_below_per_day)
+            .then(nw.lit(1))
+            .when(~nw.col(f"{sensor}_trend_per_day").is_null())
+            .then(nw.lit(0))
+            .alias("level"),
+            nw.lit(limit.warning_below_per_day).alias("limit_value"),
+            nw.lit(TREND).alias("alert_type"),
+        )
+        for sensor, limit in trends.sensors.items()
+    ]
+    if not per_sensor:
+        return hourly.select("compressor_id").head(0)
+    judged = nw.concat(per_sensor).filter(~nw.col("level").is_null())
+    pairs = judged.filter(nw.col("level") >= 1).select(*PAIR)
+    if watch is not None:
+        pairs = nw.concat([pairs, watch.select(*PAIR)])
+    return judged.join(pairs.unique(), on=list(PAIR), how="inner")
 
 
 def _level(sensor: str, margin: float) -> nw.Expr:
@@ -287,6 +322,7 @@ def _finish(
             nw.col("compressor_id"),
             nw.lit("/"),
             nw.col("sensor"),
+            nw.when(nw.col("alert_type") == TREND).then(nw.lit("~trend")).otherwise(nw.lit("")),
             nw.lit("/"),
             nw.col("opened_at").dt.to_string("%Y%m%dT%H%MZ"),
         ).alias("alert_id")
@@ -315,7 +351,7 @@ def _finish(
         .then(nw.lit("open"))
         .otherwise(nw.lit("resolved"))
     )
-    message = nw.concat_str(
+    crossing = nw.concat_str(
         nw.col("sensor"),
         nw.lit(" "),
         nw.col("severity"),
@@ -326,6 +362,17 @@ def _finish(
         nw.lit(" limit "),
         nw.col("limit_value").round(2).cast(nw.String),
     )
+    falling = nw.concat_str(
+        nw.col("sensor"),
+        nw.lit(" "),
+        nw.col("severity"),
+        nw.lit(": falling "),
+        (nw.col("trigger_value") * -100).round(2).cast(nw.String),
+        nw.lit(" %/day, beyond the trend limit of "),
+        (nw.col("limit_value") * -100).round(2).cast(nw.String),
+        nw.lit(" %/day"),
+    )
+    message = nw.when(nw.col("alert_type") == TREND).then(falling).otherwise(crossing)
     return (
         stamped.join(burst, on="alert_id", how="left")
         .join(units.select("compressor_id", "station_id", "region"), on="compressor_id", how="left")

@@ -40,31 +40,80 @@ def hourly_stats(silver: nw.DataFrame[Any]) -> nw.DataFrame[Any]:
     )
 
 
+def trend_per_day(
+    hours: nw.DataFrame[Any],
+    origin: datetime,
+    window: timedelta,
+    min_hours: int,
+    sensors: tuple[str, ...] = SENSORS,
+) -> nw.DataFrame[Any]:
+    """``{sensor}_trend_per_day``: the least-squares slope of each sensor's hourly means over
+    the trailing ``window``, per day, as a fraction of the window's mean level (null for
+    sensors not in ``sensors``).
+
+    ``hours`` holds ``{sensor}_mean`` per (compressor_id, hour), time-ordered within each unit.
+    """
+    x = (nw.col("hour") - origin).dt.total_seconds() / 3600.0
+    prepared = hours.select(
+        "compressor_id",
+        "hour",
+        *(
+            expr.alias(f"{name}_{s}")
+            for s in sensors
+            for name, expr in (
+                ("y", nw.col(f"{s}_mean")),
+                ("x", nw.when(~nw.col(f"{s}_mean").is_null()).then(x)),
+                ("xy", nw.col(f"{s}_mean") * x),
+                ("xx", nw.when(~nw.col(f"{s}_mean").is_null()).then(x * x)),
+            )
+        ),
+    )
+    names = [f"{n}_{s}" for s in sensors for n in ("y", "x", "xy", "xx")]
+    means = trailing_mean(prepared, names, {"": window}, min_hours, order_by="hour")
+    slopes = [
+        nw.lit(None).cast(nw.Float64).alias(f"{s}_trend_per_day")
+        for s in SENSORS
+        if s not in sensors
+    ]
+    for s in sensors:
+        y, xm, xy, xx = (nw.col(f"{n}_{s}") for n in ("y", "x", "xy", "xx"))
+        variance = xx - xm * xm
+        slope = nw.when(variance > 0).then((xy - xm * y) / variance)  # per hour
+        slopes.append((slope * 24.0 / y.abs()).alias(f"{s}_trend_per_day"))
+    return means.select("compressor_id", "hour", *slopes)
+
+
 def hourly_aggregates(
     stats: nw.DataFrame[Any],
     previous: nw.DataFrame[Any],
     units: nw.DataFrame[Any],
     limits: nw.DataFrame[Any],
     day: date,
+    trend_window: timedelta = timedelta(hours=72),
+    trend_min_hours: int = 48,
+    trend_sensors: tuple[str, ...] = SENSORS,
 ) -> nw.DataFrame[Any]:
     """Gold hourly rows for ``day``.
 
     ``stats``: :func:`hourly_stats` of the day's readings. ``previous``: gold hourly rows of
-    the 24 hours before, which the rolling windows and the rate of change look back on.
+    the days before, which the rolling windows, the rate of change and the trends look back on.
     ``units``: compressor_id, model, station_id, region. ``limits``: from ``unit_limits``.
     """
     start, end = day_bounds(day)
-    history = previous.filter(nw.col("hour") >= start - WINDOWS["24h"]).select(stats.columns)
+    history = previous.filter(nw.col("hour") >= start - trend_window).select(stats.columns)
     hours = nw.concat([history, stats]).sort("compressor_id", "hour")
     rolling = trailing_mean(
-        hours,
+        hours.filter(nw.col("hour") >= start - WINDOWS["24h"]),
         [f"{s}_mean" for s in ROLLING],
         {f"_{name}": window for name, window in WINDOWS.items()},
         min_samples=1,
         order_by="hour",
         weights="reading_count",
     )
-    rolled = hours.join(rolling, on=["compressor_id", "hour"], how="left")
+    trends = trend_per_day(hours, start, trend_window, trend_min_hours, trend_sensors)
+    rolled = hours.join(rolling, on=["compressor_id", "hour"], how="left").join(
+        trends, on=["compressor_id", "hour"], how="left"
+    )
     over: dict[str, Any] = {"order_by": "hour"}
     prev_hour = nw.col("hour").shift(1).over("compressor_id", **over)
     prev_temp = nw.col("discharge_temp_f_mean").shift(1).over("compressor_id", **over)
