@@ -48,7 +48,29 @@ def rejection_reasons(
         .join(registered, on="compressor_id", how="left")
         .with_columns(nw.col("compressor_id").str.contains(id_pattern).alias("_well_formed"))
     )
-    with_fleet = records.join(ids, on="compressor_id", how="left")
+    bad_ids = ids.filter(nw.col("_registered").is_null() | ~nw.col("_well_formed"))
+    if bad_ids.shape[0]:
+        flagged = nw.col("_bad").fill_null(False)
+        with_fleet = (
+            records.join(
+                bad_ids.with_columns(nw.lit(True).alias("_bad")), on="compressor_id", how="left"
+            )
+            .with_columns(
+                nw.when(flagged)
+                .then(nw.col("_registered"))
+                .otherwise(nw.lit(True))
+                .alias("_registered"),
+                nw.when(flagged)
+                .then(nw.col("_well_formed"))
+                .otherwise(nw.lit(True))
+                .alias("_well_formed"),
+            )
+            .drop("_bad")
+        )
+    else:  # the usual case: every ID in the batch is a known, well-formed one
+        with_fleet = records.with_columns(
+            nw.lit(True).alias("_registered"), nw.lit(True).alias("_well_formed")
+        )
     arrived = (
         nw.when(nw.col("received_at").is_null())
         .then(nw.lit(arrived_fallback))
