@@ -459,14 +459,18 @@ def _gold_day(
     # The hourly rows of the days the trends look back on (rebuilt ones are in memory).
     trend_window = timedelta(hours=cfg.thresholds.trends.window_hours)
     days_back = [day - timedelta(days=k) for k in range(_days_in(trend_window), 0, -1)]
-    earlier = [hourly_of.get(d) for d in days_back]
-    missing = [d for d, h in zip(days_back, earlier, strict=True) if h is None]
-    if missing:
-        earlier.append(
-            run.engine.read(lake.HOURLY_AGGREGATES, nw.col("date").is_in(missing)).collect()
-        )
+    # Oldest day first, each day in (compressor_id, hour) order: every unit's hours are then
+    # in time order, which is all the rolling windows need.
+    earlier = [
+        hourly_of.get(d)
+        if d in hourly_of
+        else run.engine.read(lake.HOURLY_AGGREGATES, nw.col("date") == d)
+        .collect()
+        .sort("compressor_id", "hour")
+        for d in days_back
+    ]
     stat_columns = gold.hourly_stats(parts[1].head(0)).columns
-    prior = nw.concat([h.select(stat_columns) for h in earlier if h is not None])
+    prior = nw.concat([h.select(stat_columns) for h in earlier])
     stats = gold.hourly_stats(parts[1])
     yesterday = prior.filter(nw.col("hour") >= start - timedelta(days=1))
     baselines = _baselines(run, units, stats, yesterday)

@@ -96,12 +96,14 @@ def hourly_aggregates(
     """Gold hourly rows for ``day``.
 
     ``stats``: :func:`hourly_stats` of the day's readings. ``previous``: gold hourly rows of
-    the days before, which the rolling windows, the rate of change and the trends look back on.
+    the days before (oldest first, each unit's hours in time order), which the rolling
+    windows, the rate of change and the trends look back on.
     ``units``: compressor_id, model, station_id, region. ``limits``: from ``unit_limits``.
     """
     start, end = day_bounds(day)
     history = previous.filter(nw.col("hour") >= start - trend_window).select(stats.columns)
-    hours = nw.concat([history, stats]).sort("compressor_id", "hour")
+    # ``previous`` comes oldest day first, each day sorted: sorting today's hours suffices.
+    hours = nw.concat([history, stats.sort("compressor_id", "hour")])
     rolling = trailing_mean(
         hours.filter(nw.col("hour") >= start - WINDOWS["24h"]),
         [f"{s}_mean" for s in ROLLING],
