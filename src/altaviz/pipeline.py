@@ -39,9 +39,10 @@ from altaviz.settings import Settings, get_settings
 from altaviz.transforms import alerts as alert_rules
 from altaviz.transforms import gold
 from altaviz.transforms.bronze import compressor_id_pattern, rejection_reasons
+from altaviz.transforms.days import day_bounds
 from altaviz.transforms.limits import unit_limits
 from altaviz.transforms.quality import QualityReport, quality_report
-from altaviz.transforms.silver import clean_day, day_window
+from altaviz.transforms.silver import clean_day
 
 log = logging.getLogger("altaviz.pipeline")
 
@@ -407,7 +408,7 @@ def _silver_day(
 ) -> tuple[QualityReport, nw.DataFrame[Any]]:
     """Clean one event date from bronze; queue its silver partition and quality rows."""
     thresholds = run.config.thresholds
-    lo, hi = day_window(day, SILVER_HALO)
+    lo, hi = day_bounds(day, lead=SILVER_HALO)
     window = run.engine.read(
         lake.SENSOR_READINGS, (nw.col("timestamp") >= lo) & (nw.col("timestamp") < hi)
     ).collect()
@@ -428,8 +429,10 @@ def _silver_day(
 def _blocked(run: _Run, days: list[date]) -> set[date]:
     if run.request.skip_quality or not days:
         return set()
-    q = run.engine.read(lake.QUALITY_METRICS).filter(nw.col("severity") == "critical").collect()
-    return set(q.get_column("date").to_list()) & set(days)
+    critical = run.engine.read(
+        lake.QUALITY_METRICS, (nw.col("severity") == "critical") & nw.col("date").is_in(days)
+    ).collect()
+    return set(critical.get_column("date").to_list())
 
 
 def _gold_day(
@@ -446,7 +449,7 @@ def _gold_day(
     ``silver_of`` holds silver rebuilt in this run (today's, yesterday's); other days are read.
     """
     cfg = run.config
-    start, end = gold.day_bounds(day)
+    start, end = day_bounds(day)
     look_from = start - timedelta(hours=cfg.thresholds.alerts.lookback_hours)
     before = day - timedelta(days=1)
     parts = []
@@ -469,8 +472,7 @@ def _gold_day(
         .sort("compressor_id", "hour")
         for d in days_back
     ]
-    stat_columns = gold.hourly_stats(parts[1].head(0)).columns
-    prior = nw.concat([h.select(stat_columns) for h in earlier])
+    prior = nw.concat([h.select(gold.HOURLY_STAT_COLUMNS) for h in earlier])
     stats = gold.hourly_stats(parts[1])
     yesterday = prior.filter(nw.col("hour") >= start - timedelta(days=1))
     baselines = _baselines(run, units, stats, yesterday)
@@ -488,12 +490,13 @@ def _gold_day(
     writer.submit(run.engine.replace, lake.HOURLY_AGGREGATES, hourly, {"date": [day]})
     daily = gold.daily_aggregates(hourly, day)
     writer.submit(run.engine.replace, lake.DAILY_AGGREGATES, daily, {"date": [day]})
-    history = run.engine.read(lake.ALERT_HISTORY).collect()
-    carried = history.filter(
+    # Alerts still open when the look-back begins (read with the filter: the history grows).
+    carried = run.engine.read(
+        lake.ALERT_HISTORY,
         (nw.col("opened_at") < look_from)
         & (nw.col("resolved_at").is_null() | (nw.col("resolved_at") >= look_from))
-        & (nw.col("state") != "suppressed")
-    )
+        & (nw.col("state") != "suppressed"),
+    ).collect()
     rules = cfg.thresholds.alerts
     is_trend = nw.col("alert_type") == alert_rules.TREND
     carried_limits = carried.filter(~is_trend)

@@ -172,12 +172,13 @@ def test_engine_tracks_partitions_and_files_added_since_a_version(tmp_path):
         "message": ["m"],
         "date": [date(2026, 3, 1)],
     }
-    first = engine.append(ALERT_HISTORY, nw.from_native(pl.DataFrame(alert)))
+    engine.append(ALERT_HISTORY, nw.from_native(pl.DataFrame(alert)))
+    first = engine.version(ALERT_HISTORY)
     second = {**alert, "alert_id": ["b"], "date": [date(2026, 3, 2)]}
     engine.append(ALERT_HISTORY, nw.from_native(pl.DataFrame(second)))
-    assert engine.added_partitions(ALERT_HISTORY, first.version) == {date(2026, 3, 2)}
+    assert engine.added_partitions(ALERT_HISTORY, first) == {date(2026, 3, 2)}
     assert engine.partition_values(ALERT_HISTORY) == {date(2026, 3, 1), date(2026, 3, 2)}
-    added = engine.read_added(ALERT_HISTORY, first.version).collect()
+    added = engine.read_added(ALERT_HISTORY, first).collect()
     assert added.get_column("alert_id").to_list() == ["b"]
     assert engine.optimize(ALERT_HISTORY) is not None
     assert engine.vacuum(ALERT_HISTORY, 0, dry_run=True) == []

@@ -28,8 +28,7 @@ class Txn:
 
 @dataclass(frozen=True)
 class WriteResult:
-    rows: int
-    version: int | None  # table version after the commit, None if nothing was written
+    rows: int  # rows written; 0 when nothing was committed
 
 
 class Engine(Protocol):

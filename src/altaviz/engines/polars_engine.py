@@ -236,7 +236,7 @@ class PolarsEngine:
     def append(self, spec: TableSpec, frame: Frame, txns: Sequence[Txn] = ()) -> WriteResult:
         data = self._arrow(spec, frame)
         if data.num_rows == 0 and not txns and self.exists(spec):
-            return WriteResult(0, None)
+            return WriteResult(0)
         write_deltalake(
             self.uri(spec),
             data,
@@ -246,7 +246,7 @@ class PolarsEngine:
             commit_properties=self._commit(txns),
             writer_properties=writer_properties(spec),
         )
-        return WriteResult(data.num_rows, self.version(spec))
+        return WriteResult(data.num_rows)
 
     def replace(
         self,
@@ -268,7 +268,7 @@ class PolarsEngine:
             commit_properties=self._commit(txns),
             writer_properties=writer_properties(spec),
         )
-        return WriteResult(data.num_rows, self.version(spec))
+        return WriteResult(data.num_rows)
 
     def merge(self, spec: TableSpec, frame: Frame, txns: Sequence[Txn] = ()) -> WriteResult:
         if not spec.keys:
@@ -278,7 +278,7 @@ class PolarsEngine:
         if table is None:
             return self.append(spec, data_frame(data), txns)
         if data.num_rows == 0:
-            return WriteResult(0, None)
+            return WriteResult(0)
         on = " AND ".join(f"t.{k} = s.{k}" for k in spec.keys)
         (
             table.merge(
@@ -293,7 +293,7 @@ class PolarsEngine:
             .when_not_matched_insert_all()
             .execute()
         )
-        return WriteResult(data.num_rows, self.version(spec))
+        return WriteResult(data.num_rows)
 
     # ------------------------------------------------------------------ maintenance
 

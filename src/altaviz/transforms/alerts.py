@@ -18,13 +18,12 @@ import narwhals as nw
 
 from altaviz.config.schema import AlertRules, TrendRules
 from altaviz.sensors import SENSORS
-from altaviz.transforms.gold import day_bounds
-from altaviz.transforms.limits import status
+from altaviz.transforms.days import day_bounds
+from altaviz.transforms.limits import SEVERITY_RANK, crossed, level, rank, severity
 from altaviz.transforms.windows import trailing_mean
 
 PAIR = ("compressor_id", "sensor")
 TREND = "trend"  # alert_type of alerts raised by a steady decline rather than a limit
-LEVEL = {"normal": 0, "warning": 1, "critical": 2}
 
 
 def evaluate_readings(
@@ -77,8 +76,8 @@ def evaluate_readings(
             "timestamp",
             nw.col(f"{s}_avg").alias("value"),
             nw.col(f"{s}__level").alias("level"),
-            _limit(s).alias("limit_value"),
-            _limit_kind(s).alias("alert_type"),
+            _crossed_limit(s).alias("limit_value"),
+            _crossed_limit(s, "__kind").alias("alert_type"),
         )
         for s in SENSORS
     ]
@@ -120,51 +119,28 @@ def evaluate_trends(
 
 
 def _level(sensor: str, margin: float) -> nw.Expr:
-    """2 critical, 1 warning, 0 normal, -1 inside the limits but within the deadband."""
-    state = status(nw.col(f"{sensor}_avg"), sensor)
+    """The severity rank of the trailing mean, or -1 when it is normal but within the deadband
+    next to a warning limit (such a reading neither opens nor resolves an alert)."""
     value = nw.col(f"{sensor}_avg")
     near = (value >= nw.col(f"{sensor}__warning_high") * (1 - margin)).fill_null(False) | (
         value <= nw.col(f"{sensor}__warning_low") * (1 + margin)
     ).fill_null(False)
-    return (
-        nw.when(state == "critical")
-        .then(nw.lit(2))
-        .when(state == "warning")
-        .then(nw.lit(1))
-        .when(near)
-        .then(nw.lit(-1))
-        .when(state == "normal")
-        .then(nw.lit(0))
-    )
-
-
-def _crossed(sensor: str, level: str) -> nw.Expr:
-    value, limit = nw.col(f"{sensor}_avg"), nw.col(f"{sensor}__{level}")
-    return (value >= limit if level.endswith("high") else value <= limit).fill_null(False)
+    ranked = level(value, sensor)
+    return nw.when((ranked == SEVERITY_RANK["normal"]) & near).then(nw.lit(-1)).otherwise(ranked)
 
 
 # The limit an abnormal reading is reported against: the most severe one it crossed.
 CROSSING_ORDER = ("critical_high", "critical_low", "warning_high", "warning_low")
 
 
-def _limit(sensor: str) -> nw.Expr:
-    expr: Any = None
-    for level in CROSSING_ORDER:
-        cond = _crossed(sensor, level)
-        expr = (
-            nw.when(cond).then(nw.col(f"{sensor}__{level}"))
-            if expr is None
-            else expr.when(cond).then(nw.col(f"{sensor}__{level}"))
-        )
-    return expr
-
-
-def _limit_kind(sensor: str) -> nw.Expr:
-    expr: Any = None
-    for level in CROSSING_ORDER:
-        cond = _crossed(sensor, level)
-        kind = nw.col(f"{sensor}__{level}__kind")
-        expr = nw.when(cond).then(kind) if expr is None else expr.when(cond).then(kind)
+def _crossed_limit(sensor: str, suffix: str = "") -> nw.Expr:
+    """Column ``{sensor}__{limit}{suffix}`` of the most severe limit the trailing mean crossed:
+    the limit's value (no suffix) or its kind (``__kind``)."""
+    value = nw.col(f"{sensor}_avg")
+    first, *rest = CROSSING_ORDER
+    expr = nw.when(crossed(value, sensor, first)).then(nw.col(f"{sensor}__{first}{suffix}"))
+    for limit in rest:
+        expr = expr.when(crossed(value, sensor, limit)).then(nw.col(f"{sensor}__{limit}{suffix}"))
     return expr
 
 
@@ -259,14 +235,7 @@ def alert_episodes(
         nw.col("timestamp").max().alias("_seen_to"),
         carried_ep.max().alias("_carried"),
     )
-    severity_of = {1: "warning", 2: "critical"}
-    level_expr = nw.max_horizontal(
-        nw.col("_level"),
-        nw.when(nw.col("_h_severity") == "critical")
-        .then(nw.lit(2))
-        .when(nw.col("_h_severity") == "warning")
-        .then(nw.lit(1)),
-    )
+    worst = nw.max_horizontal(nw.col("_level"), rank(nw.col("_h_severity")))
     escalate = {sev: timedelta(minutes=m) for sev, m in rules.escalate_after_minutes.items()}
     opened_at = nw.when(nw.col("_carried")).then(nw.col("_h_opened")).otherwise(nw.col("_opened"))
     trigger = nw.when(nw.col("_carried")).then(nw.col("_h_trigger")).otherwise(nw.col("_trigger"))
@@ -276,10 +245,7 @@ def alert_episodes(
         episodes.filter(nw.col("_seen_to") >= start)  # episodes that reach into the day
         .with_columns(
             opened_at.alias("opened_at"),
-            nw.when(level_expr == 2)
-            .then(nw.lit(severity_of[2]))
-            .otherwise(nw.lit(severity_of[1]))
-            .alias("severity"),
+            severity(worst).alias("severity"),
             trigger.alias("trigger_value"),
             limit.alias("limit_value"),
             nw.when(nw.col("_carried"))

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import narwhals as nw
 
 from altaviz.config.schema import BaselineRules
 from altaviz.sensors import SENSORS
+from altaviz.transforms.days import day_bounds
 from altaviz.transforms.limits import status, worst_status
 from altaviz.transforms.windows import trailing_mean
 
@@ -17,9 +18,13 @@ WINDOWS = {"1h": timedelta(hours=1), "4h": timedelta(hours=4), "24h": timedelta(
 MAX_RATE_GAP = timedelta(hours=3)  # a rate of change over a longer gap says nothing useful
 
 
-def day_bounds(day: date) -> tuple[datetime, datetime]:
-    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-    return start, start + timedelta(days=1)
+HOURLY_STAT_COLUMNS = (
+    "compressor_id",
+    "hour",
+    *(f"{s}_{stat}" for s in SENSORS for stat in ("mean", "min", "max", "std")),
+    "reading_count",
+)
+"""The columns of :func:`hourly_stats`, in its order."""
 
 
 def hourly_stats(silver: nw.DataFrame[Any]) -> nw.DataFrame[Any]:

@@ -9,16 +9,18 @@ The tighter of the two applies; ``kind`` says which (``threshold`` or ``deviatio
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
 import narwhals as nw
 
 from altaviz.config.schema import ThresholdsConfig
-from altaviz.sensors import SENSORS
+from altaviz.sensors import SENSORS, DerivedName
 
 LEVELS = ("warning_high", "critical_high", "warning_low", "critical_low")
 SEVERITY_RANK = {"normal": 0, "warning": 1, "critical": 2}
-DERIVED = ("pressure_differential_psi", "temp_rate_of_change_f_per_h")
+"""Severity as a number, so "worst" is a maximum - never string order."""
+SEVERITY_NAME = {rank: name for name, rank in SEVERITY_RANK.items()}
+DERIVED: tuple[str, ...] = get_args(DerivedName)
 
 
 def model_limits(thresholds: ThresholdsConfig, models: list[str]) -> dict[str, list[Any]]:
@@ -99,44 +101,41 @@ def _kind(name: str, absolute: nw.Expr, floating: nw.Expr | None = None) -> nw.E
     return kind.alias(f"{name}__kind")
 
 
-def status(value: nw.Expr, signal: str) -> nw.Expr:
-    """normal, warning or critical for ``value`` against the unit's ``{signal}__*`` limits."""
+def crossed(value: nw.Expr, signal: str, level: str) -> nw.Expr:
+    """Whether ``value`` is at or beyond the unit's ``{signal}__{level}`` limit (never null)."""
+    limit = nw.col(f"{signal}__{level}")
+    hit = value >= limit if level.endswith("high") else value <= limit
+    return hit.fill_null(False)
 
-    def crossed(level: str) -> nw.Expr:
-        limit = nw.col(f"{signal}__{level}")
-        hit = value >= limit if level.endswith("high") else value <= limit
-        return hit.fill_null(False)
 
+def level(value: nw.Expr, signal: str) -> nw.Expr:
+    """Severity rank of ``value``: 2 critical, 1 warning, 0 normal; null without a value."""
     return (
         nw.when(value.is_null())
         .then(nw.lit(None))
-        .when(crossed("critical_high") | crossed("critical_low"))
-        .then(nw.lit("critical"))
-        .when(crossed("warning_high") | crossed("warning_low"))
-        .then(nw.lit("warning"))
-        .otherwise(nw.lit("normal"))
+        .when(crossed(value, signal, "critical_high") | crossed(value, signal, "critical_low"))
+        .then(nw.lit(SEVERITY_RANK["critical"]))
+        .when(crossed(value, signal, "warning_high") | crossed(value, signal, "warning_low"))
+        .then(nw.lit(SEVERITY_RANK["warning"]))
+        .otherwise(nw.lit(SEVERITY_RANK["normal"]))
     )
+
+
+def rank(severity: nw.Expr) -> nw.Expr:
+    """A severity name as its rank (null for anything else)."""
+    return severity.replace_strict(SEVERITY_RANK, default=None, return_dtype=nw.Int32)
+
+
+def severity(ranked: nw.Expr, otherwise: str | None = None) -> nw.Expr:
+    """A severity rank as its name; ``otherwise`` where there is none."""
+    return ranked.replace_strict(SEVERITY_NAME, default=otherwise, return_dtype=nw.String)
+
+
+def status(value: nw.Expr, signal: str) -> nw.Expr:
+    """normal, warning or critical for ``value`` against the unit's ``{signal}__*`` limits."""
+    return severity(level(value, signal))
 
 
 def worst_status(*statuses: str) -> nw.Expr:
     """The most severe of several status columns, by severity order - never by string order."""
-    rank = nw.max_horizontal(
-        *(
-            nw.when(nw.col(c) == "critical")
-            .then(nw.lit(2))
-            .when(nw.col(c) == "warning")
-            .then(nw.lit(1))
-            .when(nw.col(c) == "normal")
-            .then(nw.lit(0))
-            for c in statuses
-        )
-    )
-    return (
-        nw.when(rank == 2)
-        .then(nw.lit("critical"))
-        .when(rank == 1)
-        .then(nw.lit("warning"))
-        .when(rank == 0)
-        .then(nw.lit("normal"))
-        .otherwise(nw.lit("no_data"))
-    )
+    return severity(nw.max_horizontal(*(rank(nw.col(c)) for c in statuses)), otherwise="no_data")

@@ -15,10 +15,8 @@ from typing import Any
 import narwhals as nw
 
 from altaviz.config.schema import QualityRules
-from altaviz.transforms.gold import day_bounds
+from altaviz.transforms.days import day_bounds
 from altaviz.transforms.silver import CleaningCounts
-
-SEVERITIES = ("pass", "info", "warning", "critical")
 
 
 @dataclass(frozen=True)

@@ -9,13 +9,14 @@ recent level with it, so it stays; an isolated glitch does not, so it goes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import narwhals as nw
 
 from altaviz.config.schema import CleaningRules
-from altaviz.sensors import SENSORS
+from altaviz.sensors import SENSOR_INDEX, SENSORS
+from altaviz.transforms.days import day_bounds
 from altaviz.transforms.windows import latest_per_key, trailing_trimmed_mean
 
 KEYS = ("compressor_id", "timestamp")
@@ -34,14 +35,6 @@ class CleaningCounts:
     out_of_bounds: dict[str, int]
 
 
-def day_window(day: date, halo: timedelta) -> tuple[datetime, datetime]:
-    """The bronze time range cleaning needs for ``day``: the day plus a leading halo."""
-    from datetime import UTC
-
-    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-    return start - halo, start + timedelta(days=1)
-
-
 def clean_day(
     bronze: nw.DataFrame[Any],
     day: date,
@@ -49,7 +42,7 @@ def clean_day(
     rules: CleaningRules,
 ) -> tuple[nw.DataFrame[Any], CleaningCounts]:
     """Silver rows for ``day`` from bronze rows of the day and its leading halo."""
-    start, end = day_window(day, timedelta(0))
+    start, end = day_bounds(day)
     in_day = (nw.col("timestamp") >= start) & (nw.col("timestamp") < end)
     rows_in = int(bronze.filter(in_day).shape[0])
     deduped = deduplicate(bronze)
@@ -98,17 +91,7 @@ def null_out_of_bounds(
         s: ~nw.col(s).is_null() & ~nw.col(s).is_between(lo, hi, closed="both")
         for s, (lo, hi) in bounds.items()
     }
-    mask = nw.sum_horizontal(
-        *(
-            nw.when(outside[s]).then(nw.lit(1 << i)).otherwise(nw.lit(0))
-            for i, s in enumerate(SENSORS)
-            if s in outside
-        )
-    )
-    return readings.with_columns(
-        *(nw.when(outside[s]).then(nw.lit(None)).otherwise(nw.col(s)).alias(s) for s in outside),
-        mask.alias("bounds_mask"),
-    )
+    return _null_flagged(readings, outside, "bounds_mask")
 
 
 def null_spikes(
@@ -152,23 +135,32 @@ def null_spikes(
         ).fill_null(False)
         for s in SENSORS
     }
-    mask = nw.sum_horizontal(
-        *(
-            nw.when(spike[s]).then(nw.lit(1 << i)).otherwise(nw.lit(0))
-            for i, s in enumerate(SENSORS)
-        )
-    )
     return (
-        judged.with_columns(
-            *(nw.when(spike[s]).then(nw.lit(None)).otherwise(nw.col(s)).alias(s) for s in SENSORS),
-            mask.alias("spike_mask"),
-        )
+        _null_flagged(judged, spike, "spike_mask")
         .collect()
         .drop(
             *(f"_dev_{s}" for s in SENSORS),
             *(f"_mad_{s}" for s in SENSORS),
             *(f"_level_{s}" for s in SENSORS),
         )
+    )
+
+
+def _null_flagged(frame: Any, flagged: dict[str, nw.Expr], mask: str) -> Any:
+    """Null each sensor where its flag holds; bit i of column ``mask`` marks sensor i."""
+    bits = nw.sum_horizontal(
+        *(
+            nw.when(flag).then(nw.lit(1 << SENSOR_INDEX[s])).otherwise(nw.lit(0))
+            for s, flag in flagged.items()
+        ),
+        nw.lit(0),
+    )
+    return frame.with_columns(
+        *(
+            nw.when(flag).then(nw.lit(None)).otherwise(nw.col(s)).alias(s)
+            for s, flag in flagged.items()
+        ),
+        bits.alias(mask),
     )
 
 
