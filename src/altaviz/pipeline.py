@@ -35,6 +35,7 @@ from altaviz.config import AppConfig, load_config
 from altaviz.engines import Engine, Txn, get_engine
 from altaviz.lake import catalog as lake
 from altaviz.lake.location import lake_location
+from altaviz.sensors import SENSORS
 from altaviz.settings import Settings, get_settings
 from altaviz.transforms import alerts as alert_rules
 from altaviz.transforms import gold
@@ -47,6 +48,8 @@ from altaviz.transforms.silver import clean_day
 log = logging.getLogger("altaviz.pipeline")
 
 SILVER_HALO = timedelta(hours=1)  # leading readings the spike check needs
+# The bronze columns cleaning reads (the batch and source texts would only be carried along).
+SILVER_INPUT = ("timestamp", "compressor_id", *SENSORS, "received_at", "ingested_at")
 
 
 class PipelineError(RuntimeError):
@@ -409,9 +412,13 @@ def _silver_day(
     """Clean one event date from bronze; queue its silver partition and quality rows."""
     thresholds = run.config.thresholds
     lo, hi = day_bounds(day, lead=SILVER_HALO)
-    window = run.engine.read(
-        lake.SENSOR_READINGS, (nw.col("timestamp") >= lo) & (nw.col("timestamp") < hi)
-    ).collect()
+    window = (
+        run.engine.read(
+            lake.SENSOR_READINGS, (nw.col("timestamp") >= lo) & (nw.col("timestamp") < hi)
+        )
+        .select(*SILVER_INPUT)
+        .collect()
+    )
     silver, counts = clean_day(window, day, bounds, thresholds.cleaning)
     writer.submit(run.engine.replace, lake.SENSOR_CLEANED, silver, {"date": [day]})
     report = quality_report(

@@ -10,7 +10,7 @@ import narwhals as nw
 from altaviz.config.schema import BaselineRules
 from altaviz.sensors import SENSORS
 from altaviz.transforms.days import day_bounds
-from altaviz.transforms.limits import status, worst_status
+from altaviz.transforms.limits import DERIVED, LEVELS, status, worst_status
 from altaviz.transforms.windows import trailing_mean
 
 ROLLING = ("vibration_mms", "discharge_temp_f", "discharge_pressure_psi")
@@ -105,10 +105,13 @@ def hourly_aggregates(
     windows, the rate of change and the trends look back on.
     ``units``: compressor_id, model, station_id, region. ``limits``: from ``unit_limits``.
     """
-    start, end = day_bounds(day)
+    start, _ = day_bounds(day)
     history = previous.filter(nw.col("hour") >= start - trend_window).select(stats.columns)
     # ``previous`` comes oldest day first, each day sorted: sorting today's hours suffices.
     hours = nw.concat([history, stats.sort("compressor_id", "hour")])
+    # Windows look back over the history, but only today's hours are kept: everything
+    # joined below is one row per unit and hour of the day.
+    today = nw.col("hour") >= start
     rolling = trailing_mean(
         hours.filter(nw.col("hour") >= start - WINDOWS["24h"]),
         [f"{s}_mean" for s in ROLLING],
@@ -116,11 +119,8 @@ def hourly_aggregates(
         min_samples=1,
         order_by="hour",
         weights="reading_count",
-    )
+    ).filter(today)
     trends = trend_per_day(hours, start, trend_window, trend_min_hours, trend_sensors)
-    rolled = hours.join(rolling, on=["compressor_id", "hour"], how="left").join(
-        trends, on=["compressor_id", "hour"], how="left"
-    )
     over: dict[str, Any] = {"order_by": "hour"}
     prev_hour = nw.col("hour").shift(1).over("compressor_id", **over)
     prev_temp = nw.col("discharge_temp_f_mean").shift(1).over("compressor_id", **over)
@@ -128,17 +128,25 @@ def hourly_aggregates(
     rate = nw.when((nw.col("hour") - prev_hour) <= MAX_RATE_GAP).then(
         (nw.col("discharge_temp_f_mean") - prev_temp) / gap_hours
     )
+    rates = (
+        hours.lazy()
+        .filter(nw.col("hour") >= start - MAX_RATE_GAP)
+        .select("compressor_id", "hour", rate.alias("temp_rate_of_change_f_per_h"))
+    )
+    keys = ["compressor_id", "hour"]
+    limit_columns = [f"{s}__{level}" for s in (*SENSORS, *DERIVED) for level in LEVELS]
     facts = (
-        rolled.lazy()
+        stats.lazy()
+        .join(rates.filter(today), on=keys, how="left")
+        .join(rolling.lazy(), on=keys, how="left")
+        .join(trends.lazy().filter(today), on=keys, how="left")
         .with_columns(
-            rate.alias("temp_rate_of_change_f_per_h"),
             (nw.col("discharge_pressure_psi_mean") - nw.col("suction_pressure_psi_mean")).alias(
                 "pressure_differential_psi"
             ),
         )
-        .filter((nw.col("hour") >= start) & (nw.col("hour") < end))
         .join(units.lazy(), on="compressor_id", how="left")
-        .join(limits.lazy(), on="compressor_id", how="left")
+        .join(limits.lazy().select("compressor_id", *limit_columns), on="compressor_id", how="left")
     )
     statuses = [status(nw.col(f"{s}_mean"), s).alias(f"{s}_status") for s in SENSORS]
     derived = [
@@ -160,6 +168,7 @@ def hourly_aggregates(
             nw.lit(day).alias("date"),
             nw.col("region").fill_null("unknown"),
         )
+        .drop(*limit_columns)
         .sort("compressor_id", "hour")
         .collect()
     )
