@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,6 +17,10 @@ from altaviz.fleet import SimulationRequest, SimulationSummary, simulate
 from altaviz.fleet.failure_modes import MODES
 
 START = datetime(2026, 3, 1, tzinfo=UTC)
+
+# One MLflow store for the session, outside the working tree (subprocesses inherit it).
+MLFLOW_DIR = Path(tempfile.mkdtemp(prefix="altaviz-tests-mlflow-"))
+os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{MLFLOW_DIR}/mlflow.db"
 
 
 def read_telemetry(output: Path) -> pl.DataFrame:
@@ -50,7 +57,7 @@ def planted(
         }
     )
     fleet = config.fleet.model_copy(update={"demo": demo})
-    cfg = AppConfig(fleet, config.thresholds, config.lakehouse, config.sources)
+    cfg = dataclasses.replace(config, fleet=fleet)
     out = tmp_path_factory.mktemp("planted") / "fleet"
     summary = simulate(
         SimulationRequest(output=out, days=20, seed=5, start=START, demo=True), config=cfg

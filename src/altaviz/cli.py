@@ -6,7 +6,7 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -20,6 +20,7 @@ from altaviz.config import ConfigError, load_config
 from altaviz.fleet import OutputError, SimulationError, SimulationRequest, simulate
 from altaviz.fleet.simulator import DEFAULT_COMPRESSORS, DEFAULT_DAYS, SimulationSummary
 from altaviz.pipeline import PipelineError, PipelineRequest, RunSummary, run_pipeline
+from altaviz.sensors import SENSORS
 from altaviz.settings import get_settings
 
 app = typer.Typer(
@@ -277,6 +278,239 @@ def lake_vacuum(
         out.print(f"{spec.name}: {verb} {len(removed)} files")
 
 
+# ---------------------------------------------------------------------------- models
+
+
+@app.command("train")
+def train_command(
+    lakehouse: LakehouseOption = None,
+    until: Annotated[
+        str | None,
+        typer.Option(
+            help="Learn from the training window ending at this date (YYYY-MM-DD) "
+            "[default: the first days on record]."
+        ),
+    ] = None,
+    promote: Annotated[
+        bool, typer.Option(help="Make the new version the champion that scoring uses.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Train an anomaly model from the feature store and register it in MLflow.
+
+    The first model becomes the champion; later ones are challengers until promoted, so
+    training never disturbs scoring.
+    """
+    import uuid
+
+    from altaviz.ml.stage import train
+
+    end = _parse_date(until, "--until")
+    cfg = load_config()
+    with _errors_as_exit(), _ml_errors():
+        registry = _registry()
+        moment = None if end is None else datetime.combine(end, datetime.min.time(), UTC)
+        ref = train(_engine(lakehouse), cfg, registry, uuid.uuid4().hex[:12], moment, promote)
+    if as_json:
+        print(json.dumps(ref.__dict__, indent=2))
+    else:
+        out.print(f"registered {ref.name} version {ref.version} as [bold]{ref.alias}[/]")
+
+
+@app.command("models")
+def models_command(
+    promote: Annotated[
+        str | None, typer.Option(help="Make this version the champion.", metavar="VERSION")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """List the registered anomaly model versions and their aliases; promote one."""
+    with _ml_errors():
+        registry = _registry()
+        if promote is not None:
+            registry.promote(promote)
+        versions = registry.versions()
+    if as_json:
+        print(json.dumps(versions, indent=2))
+        return
+    table = Table("version", "aliases", "run", title=f"Registered models ({registry.uri})")
+    for v in versions:
+        table.add_row(v["version"], ", ".join(v["aliases"]) or "-", v["run_id"] or "-")
+    out.print(table)
+
+
+@app.command("predict")
+def predict_command(
+    lakehouse: LakehouseOption = None,
+    day: Annotated[
+        str | None,
+        typer.Option("--date", help="Gold date to score (YYYY-MM-DD) [default: the latest]."),
+    ] = None,
+    top: Annotated[int, typer.Option(help="Units at risk to list.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Score the fleet with all four models for a gold date and list the units at risk."""
+    import uuid
+
+    import narwhals as nw
+
+    from altaviz.lake.catalog import HOURLY_AGGREGATES, ML_PREDICTIONS
+    from altaviz.ml.stage import run_ml
+
+    cfg = load_config()
+    with _errors_as_exit(), _ml_errors():
+        engine = _engine(lakehouse)
+        dates = engine.partition_values(HOURLY_AGGREGATES)
+        if not dates:
+            fail("the lakehouse has no gold hourly rows (run `altaviz pipeline` first)")
+        wanted = _parse_date(day) or max(dates)
+        if wanted not in dates:
+            fail(f"--date {wanted}: no gold hourly rows for that date")
+        summary = run_ml(engine, cfg, _registry(), [wanted], uuid.uuid4().hex[:12])
+        rows = engine.read(ML_PREDICTIONS, nw.col("date") == wanted).collect()
+    last = rows.filter(nw.col("hour") == rows.get_column("hour").max())
+    risk = nw.max_horizontal(
+        nw.col("anomaly_level").fill_null(0),
+        nw.col("drift_level").fill_null(0),
+        nw.col("rul_level").fill_null(0),
+    )
+    at_risk = (
+        last.with_columns(risk.alias("risk"))
+        .filter(nw.col("risk") >= 1)
+        .sort("risk", "rul_failure_probability", descending=[True, True], nulls_last=True)
+    )
+    if as_json:
+        payload = {
+            "date": wanted.isoformat(),
+            "model_version": summary.model_version,
+            "units_scored": last.shape[0],
+            "units_at_risk": at_risk.shape[0],
+            "notes": summary.notes,
+            "at_risk": at_risk.head(top).rows(named=True),
+        }
+        print(json.dumps(payload, indent=2, default=str))
+        return
+    table = Table(
+        "unit",
+        "anomaly",
+        "top sensors",
+        "drift h to warn",
+        "RUL h",
+        "RUL sensor",
+        "P(fail 48h)",
+        title=f"Units at risk, {wanted} ({at_risk.shape[0]:,} of {last.shape[0]:,} scored;"
+        f" anomaly model v{summary.model_version or 'none'})",
+    )
+    for r in at_risk.head(top).rows(named=True):
+        table.add_row(
+            r["compressor_id"],
+            _num(r["anomaly_score"], ".3f"),
+            r["anomaly_top_sensors"] or "-",
+            _num(r["drift_hours_to_warning"], ".0f"),
+            _num(r["rul_hours"], ".0f"),
+            r["rul_sensor"] or "-",
+            _num(r["rul_failure_probability"], ".2f"),
+        )
+    out.print(table)
+    for note in summary.notes:
+        out.print(f"  [dim]{note}[/]")
+
+
+@app.command("evaluate")
+def evaluate_command(
+    source: Annotated[
+        Path | None,
+        typer.Option(
+            help="The simulator output whose truth to score against [default: data/fleet]."
+        ),
+    ] = None,
+    lakehouse: LakehouseOption = None,
+    report: Annotated[
+        Path | None, typer.Option(help="Also write a Markdown report with PNG plots here.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Score alerts and models against the simulator's ground truth."""
+    import narwhals as nw
+
+    from altaviz.lake.catalog import ALERT_HISTORY, HOURLY_AGGREGATES, ML_PREDICTIONS
+    from altaviz.ml.evaluate import Truth, evaluate, write_report
+
+    with _errors_as_exit():
+        truth = Truth.read(source or get_settings().altaviz_data_dir / "fleet")
+        engine = _engine(lakehouse)
+        alerts = nw.to_native(engine.read(ALERT_HISTORY).collect())
+        predictions = nw.to_native(engine.read(ML_PREDICTIONS).collect())
+        result = evaluate(truth, alerts, predictions)
+        if report is not None:
+            hourly = nw.to_native(
+                engine.read(HOURLY_AGGREGATES)
+                .select("compressor_id", "hour", *(f"{s}_mean" for s in SENSORS))
+                .collect()
+            )
+            result["report"] = str(write_report(result, truth, alerts, hourly, report))
+    if as_json:
+        print(json.dumps(result, indent=2))
+        return
+    o = result["overall"]
+    out.print(
+        f"failures caught before failing: [bold]{o['caught']} of {o['failures']}[/] "
+        f"({_pct(o['caught_share'])}), median lead {o['median_lead_h']} h "
+        f"(p10 {o['p10_lead_h']} h)"
+    )
+    out.print(
+        f"healthy units flagged: [bold]{o['healthy_units_flagged']} of {o['healthy_units']}[/] "
+        f"({_pct(o['healthy_units_flagged_share'])}); alert precision {_pct(o['precision'])}"
+    )
+    table = Table("failure mode", "failures", "caught", "median lead h", "p10 lead h")
+    for mode, r in result["per_mode"].items():
+        table.add_row(
+            mode,
+            str(r["failures"]),
+            _pct(r["caught_share"]),
+            _num(r["median_lead_h"], ".1f"),
+            _num(r["p10_lead_h"], ".1f"),
+        )
+    out.print(table)
+    d = result["drift"]
+    out.print(
+        f"drift model: {d['found_by_drift_model']} of {d['cooling_and_fouling_failures']} "
+        f"cooling/fouling failures ({_pct(d['found_share'])}); time-to-warning median abs "
+        f"error {d['time_to_warning_median_abs_error_h']} h"
+    )
+    out.print(
+        f"RUL: median abs error {result['rul']['median_abs_error_h']} h "
+        f"({result['rul']['median_abs_error_last_48h']} h in the last 48 h)"
+    )
+    if report is not None:
+        out.print(f"report: {result['report']}")
+
+
+def _registry():  # type: ignore[no-untyped-def]
+    from altaviz.ml.registry import Registry
+
+    return Registry(get_settings().mlflow_tracking_uri)
+
+
+@contextmanager
+def _ml_errors() -> Iterator[None]:
+    from altaviz.ml.registry import RegistryError
+    from altaviz.ml.stage import MlError
+
+    try:
+        yield
+    except (RegistryError, MlError) as exc:
+        fail(str(exc))
+
+
+def _num(value: float | None, fmt: str) -> str:
+    return "-" if value is None else format(value, fmt)
+
+
+def _pct(share: float | None) -> str:
+    return "n/a" if share is None else f"{share:.1%}"
+
+
 def _engine(lakehouse: Path | None):  # type: ignore[no-untyped-def]
     from altaviz.engines import get_engine
     from altaviz.lake.location import lake_location
@@ -302,13 +536,13 @@ def _tables(name: str | None) -> list:  # type: ignore[type-arg]
     return [_table(name)] if name else list(TABLES.values())
 
 
-def _parse_date(value: str | None) -> date | None:
+def _parse_date(value: str | None, option: str = "--date") -> date | None:
     if value is None:
         return None
     try:
         return date.fromisoformat(value)
     except ValueError:
-        fail(f"--date {value!r} is not a date (YYYY-MM-DD)")
+        fail(f"{option} {value!r} is not a date (YYYY-MM-DD)")
 
 
 @config_app.command("show")
@@ -367,6 +601,8 @@ def _errors_as_exit() -> Iterator[None]:
         fail(str(exc))
     except LookupError as exc:
         fail(str(exc.args[0]))
+    except ValueError as exc:  # bad user input found deeper down (dates, folders)
+        fail(str(exc))
 
 
 @contextmanager
@@ -426,6 +662,19 @@ def _print_run(s: RunSummary) -> None:
         f"{s.alerts['opened']:,} / {s.alerts['resolved']:,} / {s.alerts['open']:,}",
     )
     table.add_row("quality", verdict)
+    ml = s.ml
+    if ml.get("skipped"):
+        table.add_row("models", f"skipped ({ml['pending_dates']} date(s) waiting)")
+    elif ml.get("dates"):
+        version = ml["model_version"] or "none yet"
+        table.add_row(
+            "models: predictions / units at risk",
+            f"{ml['predictions']:,} / {ml['units_at_risk']:,} (anomaly model v{version})",
+        )
+        table.add_row(
+            "model alerts opened / resolved",
+            f"{ml['alerts_opened']:,} / {ml['alerts_resolved']:,}",
+        )
     if s.blocked_dates:
         table.add_row("held back from gold", ", ".join(map(str, s.blocked_dates)))
     table.add_row(

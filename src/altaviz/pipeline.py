@@ -35,6 +35,7 @@ from altaviz.config import AppConfig, load_config
 from altaviz.engines import Engine, Txn, get_engine
 from altaviz.lake import catalog as lake
 from altaviz.lake.location import lake_location
+from altaviz.lake.queries import carried_alerts
 from altaviz.sensors import SENSORS
 from altaviz.settings import Settings, get_settings
 from altaviz.transforms import alerts as alert_rules
@@ -76,6 +77,7 @@ class RunSummary(BaseModel):
     quality: list[dict[str, Any]]
     dates: dict[str, list[date]]
     blocked_dates: list[date]
+    ml: dict[str, Any]
     fleet_health: list[dict[str, Any]]
     durations: dict[str, float]
     duration_s: float
@@ -179,8 +181,7 @@ def run_pipeline(
         rejected = 0
     say("silver, quality, gold and alerts")
     silver_dates, reports, gold_dates, blocked, opened, resolved = _promote(run)
-    if not request.skip_ml:
-        run.notes.append("ML stage: no models yet (predictive models arrive in a later release)")
+    ml = _ml(run, gold_dates, settings, say)
     health = _latest_fleet_health(run)
     quality_rows = [
         {"date": r.day, **asdict(c), "passed": c.passed}
@@ -196,6 +197,7 @@ def run_pipeline(
         rows=run.rows,
         rejected=rejected,
         alerts={"opened": opened, "resolved": resolved, "open": _open_alerts(run)},
+        ml=ml,
         quality_passed=passed,
         quality=quality_rows,
         dates={"silver": silver_dates, "gold": gold_dates},
@@ -498,12 +500,7 @@ def _gold_day(
     daily = gold.daily_aggregates(hourly, day)
     writer.submit(run.engine.replace, lake.DAILY_AGGREGATES, daily, {"date": [day]})
     # Alerts still open when the look-back begins (read with the filter: the history grows).
-    carried = run.engine.read(
-        lake.ALERT_HISTORY,
-        (nw.col("opened_at") < look_from)
-        & (nw.col("resolved_at").is_null() | (nw.col("resolved_at") >= look_from))
-        & (nw.col("state") != "suppressed"),
-    ).collect()
+    carried = carried_alerts(run.engine, look_from, alert_rules.RULE_TYPES)
     rules = cfg.thresholds.alerts
     is_trend = nw.col("alert_type") == alert_rules.TREND
     carried_limits = carried.filter(~is_trend)
@@ -520,7 +517,9 @@ def _gold_day(
     # incomplete version of the day); earlier alerts it continues or resolves are merged.
     # Not queued: the next day reads the history.
     new = alerts.filter((nw.col("opened_at") >= start) & (nw.col("opened_at") < end))
-    run.engine.replace(lake.ALERT_HISTORY, new, {"date": [day]})
+    run.engine.replace(
+        lake.ALERT_HISTORY, new, {"date": [day], "alert_type": alert_rules.RULE_TYPES}
+    )
     earlier = alerts.filter(nw.col("opened_at") < start)
     if earlier.shape[0]:
         run.engine.merge(lake.ALERT_HISTORY, earlier)
@@ -565,6 +564,52 @@ def _baselines(
     run.engine.merge(lake.UNIT_BASELINES, fresh)
     kept = known.join(fresh.select("compressor_id").unique(), on="compressor_id", how="anti")
     return nw.concat([kept, fresh.select(known.columns)])
+
+
+# ---------------------------------------------------------------------------- ML
+
+
+def _ml(
+    run: _Run, gold_dates: list[date], settings: Settings, say: Callable[[str], None]
+) -> dict[str, Any]:
+    """Score the promoted dates, the day before each (its baselines may have been learned
+    again with it) and the two after (whose trend windows reach back into it); with
+    ``--skip-ml`` they wait in the pipeline state for the next run with ML."""
+    from altaviz.ml.registry import Registry, RegistryError
+    from altaviz.ml.stage import MlError, run_ml
+
+    pending = set(_state(run).get("ml", {}).get("pending", []))
+    known = run.engine.partition_values(lake.HOURLY_AGGREGATES)
+    follow = {d + timedelta(days=k) for d in gold_dates for k in (-1, 1, 2)} & known
+    days = (pending | set(gold_dates) | follow) & known
+    if run.request.skip_ml:
+        if days - pending:
+            _save_state(run, "ml", None, days)
+        return {"skipped": True, "pending_dates": len(days)}
+    if not days:
+        return {"skipped": False, "dates": 0}
+    with run.stage("ml"):
+        say("models")
+        try:
+            registry = Registry(settings.mlflow_tracking_uri)
+            summary = run_ml(run.engine, run.config, registry, sorted(days), run.run_id, say)
+        except (RegistryError, MlError) as exc:
+            raise PipelineError(f"ML stage: {exc}") from exc
+        _save_state(run, "ml", None, set())
+    run.notes.extend(summary.notes)
+    return {
+        "skipped": False,
+        "dates": len(summary.dates),
+        "model_version": summary.model_version,
+        "trained_version": summary.trained.version if summary.trained else None,
+        "predictions": summary.predictions,
+        "anomalous_unit_hours": summary.anomalies,
+        "units_at_risk": summary.units_at_risk,
+        "alerts_opened": summary.alerts_opened,
+        "alerts_resolved": summary.alerts_resolved,
+        "emissions_rows": summary.emissions_rows,
+        "drifted_features": summary.drifted_features,
+    }
 
 
 def _open_alerts(run: _Run) -> int:

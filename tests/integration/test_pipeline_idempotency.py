@@ -19,7 +19,7 @@ from altaviz.lake.catalog import TABLES
 from tests.conftest import read_table, run_lake
 
 # Columns that record *when* a run happened, not what the data says.
-RUN_COLUMNS = {"ingested_at"}
+RUN_COLUMNS = {"ingested_at", "run_id"}
 CONTENT_TABLES = [
     "sensor_readings",
     "dead_letter",
@@ -33,6 +33,10 @@ CONTENT_TABLES = [
     "alert_history",
     "fleet_health",
     "unit_baselines",
+    "emissions_estimates",
+    "feature_store",
+    "ml_predictions",
+    "feature_drift",
 ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 import polars as pl
@@ -179,7 +180,6 @@ def test_gold_hours_and_statuses(small_lake):
 def already_failing(tmp_path_factory, config):
     """A packing leak already 40 % along when the unit's data begins: its first day, from
     which its healthy band is learned, is degraded, so only the trend can see it."""
-    from altaviz.config import AppConfig
     from altaviz.config.schema import DemoFailure
     from altaviz.fleet import SimulationRequest, simulate
     from tests.conftest import START, run_lake
@@ -187,12 +187,7 @@ def already_failing(tmp_path_factory, config):
     demo = config.fleet.demo.model_copy(
         update={"failures": [DemoFailure(unit=5, mode="packing_leak", progress_at_end=2.9)]}
     )
-    cfg = AppConfig(
-        config.fleet.model_copy(update={"demo": demo}),
-        config.thresholds,
-        config.lakehouse,
-        config.sources,
-    )
+    cfg = dataclasses.replace(config, fleet=config.fleet.model_copy(update={"demo": demo}))
     out = tmp_path_factory.mktemp("already") / "fleet"
     simulate(SimulationRequest(output=out, days=20, seed=3, start=START, demo=True), config=cfg)
     lake = tmp_path_factory.mktemp("already_lake") / "lake"

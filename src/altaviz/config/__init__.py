@@ -1,4 +1,4 @@
-"""Packaged configuration: load, validate and cross-check the three YAML files.
+"""Packaged configuration: load, validate and cross-check the four YAML files.
 
 >>> from altaviz.config import load_config
 >>> cfg = load_config()
@@ -17,18 +17,19 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from altaviz.config.schema import FleetConfig, LakehouseConfig, ThresholdsConfig
+from altaviz.config.schema import FleetConfig, LakehouseConfig, ModelsConfig, ThresholdsConfig
 
 __all__ = [
     "AppConfig",
     "ConfigError",
     "FleetConfig",
     "LakehouseConfig",
+    "ModelsConfig",
     "ThresholdsConfig",
     "load_config",
 ]
 
-FILES = ("fleet.yaml", "thresholds.yaml", "lakehouse.yaml")
+FILES = ("fleet.yaml", "thresholds.yaml", "lakehouse.yaml", "models.yaml")
 _M = TypeVar("_M", bound=BaseModel)
 
 
@@ -41,6 +42,7 @@ class AppConfig:
     fleet: FleetConfig
     thresholds: ThresholdsConfig
     lakehouse: LakehouseConfig
+    models: ModelsConfig
     sources: dict[str, str]  # file name -> where it was read from
 
 
@@ -78,13 +80,14 @@ def _load(config_dir: str | None) -> AppConfig:
     fleet = _parse(sources["fleet.yaml"], FleetConfig)
     thresholds = _parse(sources["thresholds.yaml"], ThresholdsConfig)
     lakehouse = _parse(sources["lakehouse.yaml"], LakehouseConfig)
+    models = _parse(sources["models.yaml"], ModelsConfig)
     unknown = sorted(set(thresholds.models) - {m.name for m in fleet.models})
     if unknown:
         raise ConfigError(
             f"{sources['thresholds.yaml']}: models: {', '.join(unknown)} "
             f"not defined in {sources['fleet.yaml'].name}"
         )
-    return AppConfig(fleet, thresholds, lakehouse, {k: str(v) for k, v in sources.items()})
+    return AppConfig(fleet, thresholds, lakehouse, models, {k: str(v) for k, v in sources.items()})
 
 
 def _parse(path: Path, model: type[_M]) -> _M:

@@ -1,8 +1,9 @@
 """Typed schema of the packaged YAML configuration, validated on load.
 
-Three files make up a configuration: ``fleet.yaml`` (models, basins, failure modes, dirt,
-demo fleet), ``thresholds.yaml`` (absolute and floating limits, alert and quality rules) and
-``lakehouse.yaml`` (lakehouse names, root, retention).
+Four files make up a configuration: ``fleet.yaml`` (models, basins, failure modes, dirt,
+demo fleet), ``thresholds.yaml`` (absolute and floating limits, alert and quality rules),
+``lakehouse.yaml`` (lakehouse names, root, retention) and ``models.yaml`` (predictive
+models and emissions factors).
 """
 
 from __future__ import annotations
@@ -463,3 +464,86 @@ class LakehouseConfig(_Strict):
     lakehouses: LakehouseNames
     vacuum_retain_hours: Annotated[int, Field(ge=0)]
     retention_days: Retention
+
+
+# ---------------------------------------------------------------------------- models.yaml
+
+PositiveInt = Annotated[int, Field(gt=0)]
+PositiveFloat = Annotated[float, Field(gt=0)]
+
+
+class FeatureRules(_Strict):
+    feature_set: str
+    history_hours: PositiveInt
+    score_every_hours: Annotated[int, Field(ge=1, le=24)]
+
+    @model_validator(mode="after")
+    def _divides_day(self) -> FeatureRules:
+        if 24 % self.score_every_hours:
+            raise ValueError("score_every_hours must divide 24")
+        return self
+
+
+class AnomalyRules(_Strict):
+    training_days: PositiveInt
+    min_training_hours: PositiveInt
+    healthy_max_robust_z: PositiveFloat
+    n_estimators: PositiveInt
+    max_samples: PositiveInt
+    random_state: int
+    warning_score: Annotated[float, Field(gt=0, lt=1)]
+    critical_score: Annotated[float, Field(gt=0, lt=1)]
+    persist_hours: PositiveInt
+    top_sensors: PositiveInt
+
+    @model_validator(mode="after")
+    def _ordered_scores(self) -> AnomalyRules:
+        if self.critical_score < self.warning_score:
+            raise ValueError("critical_score must be at least warning_score")
+        return self
+
+
+class TrendFitRules(_Strict):
+    """A robust trend over a trailing window of hourly means."""
+
+    window_hours: PositiveInt
+    min_hours: Annotated[int, Field(ge=3)]
+    min_t_stat: PositiveFloat
+
+
+class DriftRules(TrendFitRules):
+    min_trend_hours: Annotated[int, Field(ge=3)]
+    min_rate_f_per_h: PositiveFloat
+    warning_within_hours: PositiveFloat
+    critical_within_hours: PositiveFloat
+
+
+class RulRules(TrendFitRules):
+    max_hours: PositiveFloat
+    horizon_hours: PositiveFloat
+    warning_below_hours: PositiveFloat
+    critical_below_hours: PositiveFloat
+    sensors: dict[SensorName, Literal["critical_high", "critical_low"]]
+
+
+class EmissionFactors(_Strict):
+    fuel_mmbtu_per_hp_hour: PositiveFloat
+    combustion_ch4_lb_per_mmbtu: PositiveFloat
+    combustion_co2_lb_per_mmbtu: PositiveFloat
+    packing_leak_scf_per_hour: PositiveFloat
+    reference_compression_ratio: PositiveFloat
+    gas_density_lb_per_scf: PositiveFloat
+    methane_fraction: Share
+    gwp_ch4: PositiveFloat
+    reporting_threshold_t_co2e: PositiveFloat
+    packing_vent_limit_scfm_per_cylinder: PositiveFloat
+    packing_measurement_interval_hours: PositiveFloat
+
+
+class ModelsConfig(_Strict):
+    version: Literal[1]
+    features: FeatureRules
+    anomaly: AnomalyRules
+    drift: DriftRules
+    rul: RulRules
+    emissions: EmissionFactors

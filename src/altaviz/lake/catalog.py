@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from altaviz.lake.schema import Column, TableSchema, columns
+from altaviz.ml.features import FEATURES
 from altaviz.sensors import SENSORS
 
 Layer = Literal["bronze", "silver", "gold", "ml"]
@@ -303,6 +304,114 @@ PIPELINE_STATE = TableSpec(
     description="Where each incremental stage stands: the source version it has consumed.",
 )
 
+FEATURE_STORE = TableSpec(
+    "feature_store",
+    "ml",
+    columns(
+        Column("compressor_id", "string", False),
+        Column("hour", "timestamp", False),
+        Column("feature_set", "string", False),
+        ("model", "string"),
+        ("worst_status", "string"),
+        *(Column(f, "float64") for f in FEATURES),
+        Column("date", "date", False),
+    ),
+    partition_by=("date",),
+    keys=("compressor_id", "hour", "feature_set"),
+    zorder_by=("compressor_id",),
+    description="Hourly features per unit: the spec's statistics and ratios to its baseline.",
+)
+
+ML_PREDICTIONS = TableSpec(
+    "ml_predictions",
+    "ml",
+    columns(
+        Column("compressor_id", "string", False),
+        Column("hour", "timestamp", False, "the hour whose data the predictions use"),
+        Column("run_id", "string", False),
+        Column("status", "string", False, "ok, or insufficient_data (and why)"),
+        ("anomaly_score", "float64"),
+        ("anomaly_level", "int32"),
+        ("anomaly_top_sensors", "string"),
+        ("anomaly_model_version", "string"),
+        ("drift_rate_f_per_h", "float64"),
+        ("drift_temperature_f", "float64"),
+        ("drift_hours_to_warning", "float64"),
+        ("drift_hours_to_critical", "float64"),
+        ("drift_confidence", "float64"),
+        ("drift_level", "int32"),
+        ("rul_hours", "float64"),
+        ("rul_sensor", "string"),
+        ("rul_failure_probability", "float64"),
+        ("rul_confidence", "float64"),
+        ("rul_level", "int32"),
+        Column("date", "date", False),
+    ),
+    partition_by=("date",),
+    keys=("compressor_id", "hour"),
+    zorder_by=("compressor_id",),
+    description="Every model's output per unit and scored hour.",
+)
+
+MODEL_METRICS = TableSpec(
+    "model_metrics",
+    "ml",
+    columns(
+        Column("run_id", "string", False),
+        Column("model", "string", False),
+        Column("metric", "string", False),
+        ("value", "float64"),
+        Column("recorded_at", "timestamp", False),
+    ),
+    keys=("run_id", "model", "metric"),
+    description="Metrics of each training and scoring run (also in MLflow).",
+)
+
+FEATURE_DRIFT = TableSpec(
+    "feature_drift",
+    "ml",
+    columns(
+        Column("date", "date", False),
+        Column("feature", "string", False),
+        Column("run_id", "string", False),
+        Column("model_version", "string", False),
+        ("psi", "float64"),
+        ("ks", "float64"),
+        Column("drifted", "bool", False, "PSI above 0.25"),
+    ),
+    keys=("date", "feature"),
+    description="Each scored day's features against the champion model's training window.",
+)
+
+EMISSIONS_ESTIMATES = TableSpec(
+    "emissions_estimates",
+    "gold",
+    columns(
+        Column("compressor_id", "string", False),
+        Column("hour", "timestamp", False),
+        Column("date", "date", False),
+        ("station_id", "string"),
+        ("basin", "string"),
+        Column("reading_count", "int32", False),
+        ("compression_ratio", "float64"),
+        ("fuel_mmbtu", "float64"),
+        ("packing_leak_scf", "float64"),
+        ("ch4_combustion_lb", "float64"),
+        ("co2_combustion_lb", "float64"),
+        ("ch4_packing_lb", "float64"),
+        ("ch4_lb", "float64"),
+        ("co2e_t", "float64"),
+        ("packing_vent_scfm_per_cylinder", "float64"),
+        ("hours_since_packing_check", "float64"),
+        Column("packing_over_limit", "bool", False),
+        Column("packing_check_due", "bool", False),
+    ),
+    partition_by=("date",),
+    keys=("compressor_id", "hour"),
+    zorder_by=("compressor_id",),
+    description="Methane and CO2e per unit and hour (EPA Subpart W), OOOOb packing tracking.",
+)
+
 RAW_TELEMETRY: Final[dict[str, str]] = {
     "timestamp": "timestamp",
     "compressor_id": "string",
@@ -326,6 +435,11 @@ TABLES: Final[dict[str, TableSpec]] = {
         ALERT_HISTORY,
         FLEET_HEALTH,
         UNIT_BASELINES,
+        EMISSIONS_ESTIMATES,
+        FEATURE_STORE,
+        ML_PREDICTIONS,
+        MODEL_METRICS,
+        FEATURE_DRIFT,
         PIPELINE_STATE,
     )
 }

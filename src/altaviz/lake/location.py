@@ -66,8 +66,9 @@ def lake_location(
             storage_options=onelake_storage_options(environ if environ is not None else os.environ),
             onelake=True,
         )
-    local = str(root or settings.altaviz_lakehouse_root or config.root)
-    return LakeLocation(lakehouses=names, root=local)
+    local = Path(root or settings.altaviz_lakehouse_root or config.root)
+    # Absolute, as delta-rs reports file paths: the engine compares them with its own.
+    return LakeLocation(lakehouses=names, root=str(local.absolute()))
 
 
 def onelake_storage_options(environ: Mapping[str, str]) -> dict[str, str]:

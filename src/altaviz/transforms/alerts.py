@@ -24,6 +24,10 @@ from altaviz.transforms.windows import trailing_mean
 
 PAIR = ("compressor_id", "sensor")
 TREND = "trend"  # alert_type of alerts raised by a steady decline rather than a limit
+RULE_TYPES = ("threshold", "deviation", TREND)
+"""Alert types the gold rules raise (limit kinds and trends)."""
+MODEL_TYPES = ("anomaly", "drift", "rul")
+"""Alert types the predictive models raise; their ``sensor`` is the model's name."""
 
 
 def evaluate_readings(
@@ -338,7 +342,45 @@ def _finish(
         (nw.col("limit_value") * -100).round(2).cast(nw.String),
         nw.lit(" %/day"),
     )
-    message = nw.when(nw.col("alert_type") == TREND).then(falling).otherwise(crossing)
+    value = nw.col("trigger_value").round(3).cast(nw.String)
+    limit = nw.col("limit_value").round(3).cast(nw.String)
+    anomaly = nw.concat_str(
+        nw.lit("anomaly "),
+        nw.col("severity"),
+        nw.lit(": calibrated score "),
+        value,
+        nw.lit(" held at or above "),
+        limit,
+    )
+    hours = nw.col("trigger_value").round(1).cast(nw.String)
+    drift = nw.concat_str(
+        nw.lit("temperature drift "),
+        nw.col("severity"),
+        nw.lit(": discharge temperature reaches its limit in "),
+        hours,
+        nw.lit(" h"),
+    )
+    rul = nw.concat_str(
+        nw.lit("remaining useful life "),
+        nw.col("severity"),
+        nw.lit(": "),
+        hours,
+        nw.lit(" h (alert below "),
+        nw.col("limit_value").round(0).cast(nw.String),
+        nw.lit(" h)"),
+    )
+    kind = nw.col("alert_type")
+    message = (
+        nw.when(kind == TREND)
+        .then(falling)
+        .when(kind == "anomaly")
+        .then(anomaly)
+        .when(kind == "drift")
+        .then(drift)
+        .when(kind == "rul")
+        .then(rul)
+        .otherwise(crossing)
+    )
     return (
         stamped.join(burst, on="alert_id", how="left")
         .join(units.select("compressor_id", "station_id", "region"), on="compressor_id", how="left")
