@@ -68,10 +68,17 @@ def planted(
 # ------------------------------------------------------------------------ pipeline fixtures
 
 
-def run_lake(source: Path, lakehouse: Path, **options):
+def run_lake(source: Path, lakehouse: Path, mlflow: Path | None = None, **options):
+    """The pipeline over ``source``; ``mlflow``: a folder for an MLflow store of its own
+    (default: the session's)."""
     from altaviz.pipeline import PipelineRequest, run_pipeline
+    from altaviz.settings import Settings
 
-    return run_pipeline(PipelineRequest(source=source, lakehouse=lakehouse, **options))
+    settings = None
+    if mlflow is not None:
+        settings = Settings(_env_file=None, mlflow_tracking_uri=f"sqlite:///{mlflow}/mlflow.db")
+    request = PipelineRequest(source=source, lakehouse=lakehouse, **options)
+    return run_pipeline(request, settings=settings)
 
 
 def read_table(lakehouse: Path, name: str) -> pl.DataFrame:
@@ -108,4 +115,5 @@ def planted_lake(tmp_path_factory: pytest.TempPathFactory, planted):
     """The planted-failure fleet through the pipeline: (summary, lakehouse, fleet folder)."""
     _, out, _ = planted
     lakehouse = tmp_path_factory.mktemp("planted_lake") / "lake"
-    return run_lake(out, lakehouse), lakehouse, out
+    # An MLflow store of its own: what its models do must not depend on test order.
+    return run_lake(out, lakehouse, mlflow=lakehouse.parent / "mlruns"), lakehouse, out

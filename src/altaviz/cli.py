@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -366,7 +367,9 @@ def predict_command(
         wanted = _parse_date(day) or max(dates)
         if wanted not in dates:
             fail(f"--date {wanted}: no gold hourly rows for that date")
+        began = time.perf_counter()
         summary = run_ml(engine, cfg, _registry(), [wanted], uuid.uuid4().hex[:12])
+        took = time.perf_counter() - began
         rows = engine.read(ML_PREDICTIONS, nw.col("date") == wanted).collect()
     last = rows.filter(nw.col("hour") == rows.get_column("hour").max())
     risk = nw.max_horizontal(
@@ -385,6 +388,7 @@ def predict_command(
             "model_version": summary.model_version,
             "units_scored": last.shape[0],
             "units_at_risk": at_risk.shape[0],
+            "scoring_s": round(took, 3),
             "notes": summary.notes,
             "at_risk": at_risk.head(top).rows(named=True),
         }
@@ -399,7 +403,7 @@ def predict_command(
         "RUL sensor",
         "P(fail 48h)",
         title=f"Units at risk, {wanted} ({at_risk.shape[0]:,} of {last.shape[0]:,} scored;"
-        f" anomaly model v{summary.model_version or 'none'})",
+        f" anomaly model v{summary.model_version or 'none'}; {took:.1f} s)",
     )
     for r in at_risk.head(top).rows(named=True):
         table.add_row(

@@ -519,6 +519,7 @@ class DriftRules(TrendFitRules):
 
 
 class RulRules(TrendFitRules):
+    min_rate_per_day: PositiveFloat
     max_hours: PositiveFloat
     horizon_hours: PositiveFloat
     warning_below_hours: PositiveFloat

@@ -6,7 +6,7 @@ implementation ignored. The line is fitted to the trailing 24-hour mean (gold's
 ``discharge_temp_f_mean_24h``), not to the hourly means: the daily ambient swing of a few
 degrees would otherwise read as a rise of up to 0.3 F/h every afternoon. A 24-hour mean lags
 the present by about half a day, so the fitted level is carried forward by
-:data:`LAG_HOURS` at the fitted rate.
+:data:`LAG_HOURS` at the fitted rate (``robust_trends(..., lags=LAGS)``).
 """
 
 from __future__ import annotations
@@ -19,8 +19,10 @@ from altaviz.config.schema import DriftRules
 
 SENSOR = "discharge_temp_f"
 SERIES = {SENSOR: f"{SENSOR}_mean_24h"}
-"""What :func:`temperature_drift` expects its trends fitted on."""
+"""What :func:`temperature_drift` expects its trends fitted on..."""
 LAG_HOURS = 11.5  # a trailing 24-hour mean stands for the middle of its window
+LAGS = {SENSOR: LAG_HOURS}
+"""...and how far their level lags the present."""
 
 
 def confidence(slope: nw.Expr, se: nw.Expr) -> nw.Expr:
@@ -41,8 +43,7 @@ def temperature_drift(
     ``limits``: ``unit_limits`` rows. Also ``drift_temperature_f``: the present temperature
     on the fitted line.
     """
-    slope = nw.col("slope")
-    level = nw.col("level") + slope * LAG_HOURS
+    slope, level = nw.col("slope"), nw.col("level")
     rising = (
         (slope >= rules.min_rate_f_per_h)
         & (slope >= rules.min_t_stat * nw.col("se"))

@@ -88,12 +88,16 @@ def hourly_features(
     """
     medians = baselines.select("compressor_id", "sensor", "p50")
     # Point in time: a ratio exists only once the unit's baseline had been established.
-    wide = hourly.select("compressor_id").unique().join(
-        baselines.group_by("compressor_id").agg(
-            nw.col("established_to").max().alias("_known_from")
-        ),
-        on="compressor_id",
-        how="left",
+    wide = (
+        hourly.select("compressor_id")
+        .unique()
+        .join(
+            baselines.group_by("compressor_id").agg(
+                nw.col("established_to").max().alias("_known_from")
+            ),
+            on="compressor_id",
+            how="left",
+        )
     )
     for s in _BASELINE_SENSORS:
         wide = wide.join(

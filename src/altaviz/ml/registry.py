@@ -13,6 +13,7 @@ training never disturbs scoring until a version is promoted.
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ EXPERIMENTS = {
 }
 ANOMALY_MODEL = "altaviz-anomaly"
 CHAMPION, CHALLENGER = "champion", "challenger"
+_URI_VARIABLES = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
 
 log = logging.getLogger("altaviz.ml")
 
@@ -45,15 +47,28 @@ class Registry:
     """The MLflow tracking store and model registry at ``tracking_uri``."""
 
     def __init__(self, tracking_uri: str) -> None:
-        import mlflow
         from mlflow import MlflowClient
 
         self.uri = tracking_uri
         logging.getLogger("mlflow").setLevel(logging.ERROR)  # its notices are not ours to print
         self._artifacts = _local_artifact_root(tracking_uri)
-        mlflow.set_tracking_uri(tracking_uri)
-        mlflow.set_registry_uri(tracking_uri)
+        self._use()
         self._client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+
+    def _use(self) -> None:
+        """Point MLflow's process-wide (fluent) API at this store: another Registry may
+        have pointed it elsewhere since."""
+        import mlflow
+
+        exported = {k: os.environ.get(k) for k in _URI_VARIABLES}
+        mlflow.set_tracking_uri(self.uri)
+        mlflow.set_registry_uri(self.uri)
+        # MLflow also writes the URI into the environment; the user's variables stay theirs.
+        for key, value in exported.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
     def experiment_id(self, model: str) -> str:
         name = EXPERIMENTS[model]
@@ -93,6 +108,7 @@ class Registry:
         import mlflow.sklearn
 
         experiment = self.experiment_id("anomaly")
+        self._use()
         try:
             with mlflow.start_run(experiment_id=experiment, run_name=run_name) as run:
                 mlflow.log_params(params)
@@ -115,10 +131,14 @@ class Registry:
         return ModelRef(ANOMALY_MODEL, version, alias, run.info.run_id)
 
     def promote(self, version: str) -> ModelRef:
-        """Point ``champion`` at ``version`` (scoring uses it from the next run)."""
+        """Point ``champion`` at ``version`` (scoring uses it from the next run); a promoted
+        challenger stops being the challenger."""
         try:
             found = self._client.get_model_version(ANOMALY_MODEL, version)
             self._client.set_registered_model_alias(ANOMALY_MODEL, CHAMPION, version)
+            challenger = self._alias_version(CHALLENGER)
+            if challenger is not None and str(challenger.version) == str(version):
+                self._client.delete_registered_model_alias(ANOMALY_MODEL, CHALLENGER)
         except Exception as exc:
             raise RegistryError(f"{ANOMALY_MODEL} version {version}: {_first_line(exc)}") from exc
         return ModelRef(ANOMALY_MODEL, version, CHAMPION, found.run_id or "")
@@ -130,6 +150,7 @@ class Registry:
         version = self._alias_version(CHAMPION)
         if version is None:
             return None
+        self._use()
         try:
             model = mlflow.sklearn.load_model(f"models:/{ANOMALY_MODEL}@{CHAMPION}")
         except Exception as exc:

@@ -25,7 +25,8 @@ def remaining_useful_life(
     trends: nw.DataFrame[Any], limits: nw.DataFrame[Any], rules: RulRules
 ) -> nw.DataFrame[Any]:
     """Per (compressor_id, at): ``rul_hours`` (null when no primary sensor is degrading
-    significantly towards its limit within ``max_hours``), ``rul_sensor``,
+    towards its limit - significantly, by at least ``min_rate_per_day`` of its level a day,
+    and close enough to reach it within ``max_hours``), ``rul_sensor``,
     ``rul_failure_probability`` (of reaching a limit within ``horizon_hours``, the largest
     over the sensors), ``rul_confidence`` and ``rul_level`` (0, 1 warning, 2 critical).
     """
@@ -34,7 +35,11 @@ def remaining_useful_life(
         toward = 1.0 if limit.endswith("high") else -1.0
         rate = nw.col("slope") * toward  # positive: moving towards the limit
         distance = (nw.col(f"{sensor}__{limit}") - nw.col("level")) * toward
-        significant = ((rate > 0) & (rate >= rules.min_t_stat * nw.col("se"))).fill_null(False)
+        significant = (
+            (rate > 0)
+            & (rate >= rules.min_t_stat * nw.col("se"))
+            & (rate * 24.0 >= rules.min_rate_per_day * nw.col("level").abs())
+        ).fill_null(False)
         hours = (
             nw.when(distance <= 0)
             .then(nw.lit(0.0))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -24,6 +24,7 @@ from altaviz.engines import Engine
 from altaviz.lake import catalog as lake
 from altaviz.lake.queries import carried_alerts
 from altaviz.ml import anomaly as anomaly_model
+from altaviz.ml.drift import LAGS as DRIFT_LAGS
 from altaviz.ml.drift import SERIES as DRIFT_SERIES
 from altaviz.ml.drift import temperature_drift
 from altaviz.ml.emissions import hourly_emissions
@@ -263,13 +264,20 @@ def _score_day(
         at,
         timedelta(hours=models.drift.window_hours),
         models.drift.min_hours,
+        lags=DRIFT_LAGS,
     )
+    # Temperature swings with the day: RUL reads it through its 24-hour mean, as drift does.
+    rul_series = {s: DRIFT_SERIES.get(s, f"{s}_mean") for s in models.rul.sensors}
+    # RUL projects up to weeks ahead, so it also waits for a first full day; drift, whose
+    # horizon is three days and which must see a unit already hot on its first day, does not.
+    smoothed = _complete_daily_means(hourly, fleet.baselines, DRIFT_SERIES.values())
     rul_trends = robust_trends(
-        hourly,
-        {s: f"{s}_mean" for s in models.rul.sensors},
+        smoothed,
+        rul_series,
         at,
         timedelta(hours=models.rul.window_hours),
         models.rul.min_hours,
+        lags={s: DRIFT_LAGS[s] for s in rul_series if s in DRIFT_LAGS},
     )
     drift = temperature_drift(drift_trends, fleet.limits, models.drift).rename({"at": "hour"})
     rul = remaining_useful_life(rul_trends, fleet.limits, models.rul).rename({"at": "hour"})
@@ -289,6 +297,23 @@ def _score_day(
     opened, resolved = _model_alerts(engine, cfg, fleet, predictions, day)
     log.info("ml %s: %d predictions, %d model alerts opened", day, predictions.shape[0], opened)
     return predictions, opened, resolved
+
+
+def _complete_daily_means(
+    hourly: nw.DataFrame[Any], baselines: nw.DataFrame[Any], columns: Iterable[str]
+) -> nw.DataFrame[Any]:
+    """``hourly`` with trailing 24-hour means nulled where fewer than 24 hours of the unit's
+    data stood behind them (its first day, from when its baseline was first learned): a mean
+    over a part of a day still swings with the ambient temperature."""
+    began = baselines.group_by("compressor_id").agg(
+        nw.col("established_from").min().alias("_began")
+    )
+    partial = (nw.col("hour") < nw.col("_began") + timedelta(hours=23)).fill_null(False)
+    return (
+        hourly.join(began, on="compressor_id", how="left")
+        .with_columns(nw.when(~partial).then(nw.col(c)).alias(c) for c in columns)
+        .drop("_began")
+    )
 
 
 def _status(has_model: bool) -> nw.Expr:

@@ -29,9 +29,11 @@ def robust_trends(
     at: Sequence[datetime],
     window: timedelta,
     min_hours: int,
+    lags: Mapping[str, float] | None = None,
 ) -> nw.DataFrame[Any]:
     """Per (compressor_id, sensor, at): ``slope`` (per hour), ``level`` (the line's value at
-    hour ``at``), ``se`` (standard error of the slope) and ``hours`` fitted.
+    hour ``at``, carried forward ``lags[sensor]`` hours for a series that lags the present,
+    such as a trailing mean), ``se`` (standard error of the slope) and ``hours`` fitted.
 
     ``series`` names, per output ``sensor``, the column of ``hourly`` to fit (for example
     ``{"vibration_mms": "vibration_mms_mean"}``); ``hourly`` also holds ``compressor_id`` and
@@ -58,10 +60,12 @@ def robust_trends(
         grid[unit_index, k, offsets + steps] = frame.get_column(column).to_numpy().astype(float)
 
     x = np.arange(-steps + 1, 1, dtype=float)  # hours relative to t
+    lag = np.array([(lags or {}).get(sensor, 0.0) for sensor in sensors])
     parts = []
     for t in at:
         end = int((t - first) / HOUR) + steps + 1
         slope, level, se, n = _huber_fit(x, grid[:, :, end - steps : end])
+        level = level + slope * lag[None, :]
         u, k = np.nonzero(n >= min_hours)
         parts.append(
             (u, k, np.full(len(u), len(parts)), slope[u, k], level[u, k], se[u, k], n[u, k])
