@@ -31,6 +31,7 @@ lint: env
 bench: env
 	$(UV) run --frozen --no-sync python benchmarks/simulate.py
 	$(UV) run --frozen --no-sync python benchmarks/pipeline.py
+	$(UV) run --frozen --no-sync python benchmarks/accuracy.py
 
 clean:
 	rm -rf .venv data lakehouse mlruns .pytest_cache .ruff_cache

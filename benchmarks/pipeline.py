@@ -2,6 +2,10 @@
 
     uv run python benchmarks/pipeline.py               # 4,700 units x 1 day and x 10 days
     uv run python benchmarks/pipeline.py --days 1
+    uv run python benchmarks/pipeline.py --with-ml     # the models' stage too
+
+By default the data pipeline alone (bronze -> silver + quality -> gold -> alerts, `--skip-ml`);
+`benchmarks/accuracy.py` times the models.
 
 Each workload is simulated once (not timed), then the pipeline runs in a fresh child process
 on an empty lakehouse; the child reports its stage durations, the parent its peak RSS.
@@ -20,9 +24,11 @@ from _child import measure
 EARLIER_ROWS_PER_S = 5_450  # the spec's earlier Spark implementation, end to end
 
 
-def run_pipeline(source: str, lakehouse: str) -> dict:
+def run_pipeline(source: str, lakehouse: str, with_ml: bool) -> dict:
     cmd = [sys.executable, "-m", "altaviz", "pipeline", "--json"]
     cmd += ["--source", source, "--lakehouse", lakehouse]
+    if not with_ml:
+        cmd.append("--skip-ml")
     return measure(cmd, ok_codes=(0, 1))  # 1: a quality check held a date back
 
 
@@ -32,6 +38,7 @@ def main() -> None:
     )
     parser.add_argument("--compressors", type=int, default=4700)
     parser.add_argument("--days", type=int, nargs="+", default=[1, 10])
+    parser.add_argument("--with-ml", action="store_true", help="run the ML stage too")
     args = parser.parse_args()
     print(f"altaviz pipeline (polars), {args.compressors:,} compressors, {os.cpu_count()} cores")
     for days in args.days:
@@ -56,7 +63,8 @@ def main() -> None:
                 check=True,
                 stdout=subprocess.DEVNULL,
             )
-            r = run_pipeline(source, os.path.join(tmp, "lake"))
+            os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{tmp}/mlruns/mlflow.db"
+            r = run_pipeline(source, os.path.join(tmp, "lake"), args.with_ml)
         s = r["summary"]
         rows = s["rows"]["bronze"]
         stages = ", ".join(f"{k} {v:.2f} s" for k, v in s["durations"].items())

@@ -575,9 +575,6 @@ def _ml(
     """Score the promoted dates, the day before each (its baselines may have been learned
     again with it) and the two after (whose trend windows reach back into it); with
     ``--skip-ml`` they wait in the pipeline state for the next run with ML."""
-    from altaviz.ml.registry import Registry, RegistryError
-    from altaviz.ml.stage import MlError, run_ml
-
     pending = set(_state(run).get("ml", {}).get("pending", []))
     known = run.engine.partition_values(lake.HOURLY_AGGREGATES)
     follow = {d + timedelta(days=k) for d in gold_dates for k in (-1, 1, 2)} & known
@@ -588,6 +585,11 @@ def _ml(
         return {"skipped": True, "pending_dates": len(days)}
     if not days:
         return {"skipped": False, "dates": 0}
+    # Imported here: scikit-learn and MLflow take seconds to load, and most runs of a
+    # data engineer's day need neither.
+    from altaviz.ml.registry import Registry, RegistryError
+    from altaviz.ml.stage import MlError, run_ml
+
     with run.stage("ml"):
         say("models")
         try:

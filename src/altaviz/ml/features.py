@@ -12,6 +12,8 @@ from typing import Any, Final
 
 import narwhals as nw
 
+from altaviz.sensors import SENSORS
+
 RAW_FEATURES: Final = (
     "vibration_mean",
     "vibration_std",
@@ -53,15 +55,6 @@ FEATURE_SENSOR: Final = {
 }
 """The sensor each model feature speaks for (to name the sensors behind an anomaly)."""
 
-_BASELINE_SENSORS = (
-    "vibration_mms",
-    "discharge_temp_f",
-    "suction_pressure_psi",
-    "discharge_pressure_psi",
-    "horsepower",
-    "gas_flow_mcf",
-)
-
 
 def hourly_features(
     hourly: nw.DataFrame[Any], baselines: nw.DataFrame[Any], feature_set: str
@@ -81,7 +74,7 @@ def hourly_features(
     ...     "suction_pressure_psi_mean": [60.0], "discharge_pressure_psi_mean": [960.0],
     ...     "gas_flow_mcf_mean": [9000.0]}))
     >>> base = nw.from_native(pl.DataFrame({"compressor_id": ["COMP-0001"] * 6,
-    ...     "sensor": list(_BASELINE_SENSORS), "p50": [2.0, 200.0, 60.0, 960.0, 1000.0, 9000.0],
+    ...     "sensor": list(SENSORS), "p50": [2.0, 200.0, 60.0, 960.0, 1000.0, 9000.0],
     ...     "established_to": [datetime(2025, 12, 31)] * 6}))
     >>> hourly_features(hourly, base, "v1").item(0, "vibration_ratio")
     1.5
@@ -99,7 +92,7 @@ def hourly_features(
             how="left",
         )
     )
-    for s in _BASELINE_SENSORS:
+    for s in SENSORS:
         wide = wide.join(
             medians.filter(nw.col("sensor") == s).select(
                 "compressor_id", nw.col("p50").alias(f"_p50_{s}")

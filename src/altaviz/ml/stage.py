@@ -416,38 +416,26 @@ def _model_alerts(
     models = cfg.models
     rules = cfg.thresholds.alerts
     start, end = day_bounds(day)
-    stamp = (nw.col("hour") + timedelta(hours=1)).alias("timestamp")  # known at hour's end
+    to_limit = nw.min_horizontal(
+        nw.col("drift_hours_to_warning"), nw.col("drift_hours_to_critical")
+    )
     evaluations = nw.concat(
         [
-            predictions.select(
-                "compressor_id",
-                nw.lit("anomaly").alias("sensor"),
-                stamp,
-                nw.col("anomaly_score").alias("value"),
-                nw.col("anomaly_level").alias("level"),
-                nw.lit(models.anomaly.warning_score).alias("limit_value"),
-                nw.lit("anomaly").alias("alert_type"),
+            _judged(
+                predictions,
+                "anomaly",
+                "anomaly",
+                nw.col("anomaly_score"),
+                models.anomaly.warning_score,
             ),
-            predictions.select(
-                "compressor_id",
-                nw.lit("temperature_drift").alias("sensor"),
-                stamp,
-                nw.min_horizontal(
-                    nw.col("drift_hours_to_warning"), nw.col("drift_hours_to_critical")
-                ).alias("value"),
-                nw.col("drift_level").alias("level"),
-                nw.lit(models.drift.warning_within_hours).alias("limit_value"),
-                nw.lit("drift").alias("alert_type"),
+            _judged(
+                predictions,
+                "temperature_drift",
+                "drift",
+                to_limit,
+                models.drift.warning_within_hours,
             ),
-            predictions.select(
-                "compressor_id",
-                nw.lit("rul").alias("sensor"),
-                stamp,
-                nw.col("rul_hours").alias("value"),
-                nw.col("rul_level").alias("level"),
-                nw.lit(models.rul.warning_below_hours).alias("limit_value"),
-                nw.lit("rul").alias("alert_type"),
-            ),
+            _judged(predictions, "rul", "rul", nw.col("rul_hours"), models.rul.warning_below_hours),
         ]
     ).filter(~nw.col("level").is_null())
     # Only pairs that were abnormal today, or carry an open alert, can open or close one.
@@ -468,6 +456,22 @@ def _model_alerts(
     resolved_at = nw.col("resolved_at")
     resolved = alerts.filter(~resolved_at.is_null() & (resolved_at >= start) & (resolved_at < end))
     return new.shape[0], resolved.shape[0]
+
+
+def _judged(
+    predictions: nw.DataFrame[Any], sensor: str, kind: str, value: nw.Expr, limit: float
+) -> nw.DataFrame[Any]:
+    """One model's predictions as evaluations for :func:`alert_episodes`: its level and
+    value, stamped at the end of the scored hour (when they are known)."""
+    return predictions.select(
+        "compressor_id",
+        nw.lit(sensor).alias("sensor"),
+        (nw.col("hour") + timedelta(hours=1)).alias("timestamp"),
+        value.alias("value"),
+        nw.col(f"{kind}_level").alias("level"),
+        nw.lit(limit).alias("limit_value"),
+        nw.lit(kind).alias("alert_type"),
+    )
 
 
 def _emissions_day(
