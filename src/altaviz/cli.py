@@ -420,6 +420,69 @@ def predict_command(
         out.print(f"  [dim]{note}[/]")
 
 
+@app.command("emissions")
+def emissions_command(
+    lakehouse: LakehouseOption = None,
+    by: Annotated[
+        str, typer.Option(help="Totals per unit, station (the reporting facility) or basin.")
+    ] = "station",
+    since: Annotated[
+        str | None, typer.Option(help="First date (YYYY-MM-DD) [default: all on record].")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Last date (YYYY-MM-DD) [default: all on record].")
+    ] = None,
+    top: Annotated[int, typer.Option(help="Rows to print, largest CO2e first.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Print every row as JSON.")] = False,
+) -> None:
+    """Methane and CO2e totals (EPA Subpart W), annualised, with OOOOb packing flags and the
+    25,000 t CO2e/yr facility reporting threshold."""
+    import narwhals as nw
+
+    from altaviz.lake.catalog import EMISSIONS_ESTIMATES
+    from altaviz.ml.emissions import emissions_summary
+
+    if by not in ("unit", "station", "basin"):
+        fail(f"--by {by!r}: choose unit, station or basin")
+    first, last = _parse_date(since, "--since"), _parse_date(until, "--until")
+    bounds = [nw.col("date") >= first] if first is not None else []
+    bounds += [nw.col("date") <= last] if last is not None else []
+    where = nw.all_horizontal(*bounds, ignore_nulls=False) if bounds else None
+    with _errors_as_exit():
+        rows = _engine(lakehouse).read(EMISSIONS_ESTIMATES, where).collect()
+    if not rows.shape[0]:
+        fail("no emissions estimates for those dates (run `altaviz pipeline` first)")
+    totals = emissions_summary(rows, by, load_config().models.emissions)  # type: ignore[arg-type]
+    totals = totals.sort("co2e_t", descending=True)
+    if as_json:
+        print(json.dumps(totals.rows(named=True), indent=2, default=str))
+        return
+    key = totals.columns[0]
+    span = f"{rows.get_column('date').min()} to {rows.get_column('date').max()}"
+    table = Table(
+        key,
+        "units",
+        "CH4 t",
+        "CO2e t",
+        "CO2e t/yr",
+        "packing over limit",
+        "check due",
+        title=f"Emissions by {by}, {span} ({totals.get_column('hours').max():,} h)",
+    )
+    for r in totals.head(top).rows(named=True):
+        flag = " [red]reportable[/]" if r.get("over_reporting_threshold") else ""
+        table.add_row(
+            str(r[key]),
+            f"{r['units']:,}",
+            f"{r['ch4_t']:,.2f}",
+            f"{r['co2e_t']:,.1f}",
+            f"{r['annualised_co2e_t']:,.0f}{flag}",
+            "yes" if r["packing_over_limit"] else "-",
+            "yes" if r["packing_check_due"] else "-",
+        )
+    out.print(table)
+
+
 @app.command("evaluate")
 def evaluate_command(
     source: Annotated[

@@ -131,7 +131,18 @@ def test_train_models_predict_evaluate_commands(small_lake, small_fleet):
     assert {"overall", "per_mode", "by_source", "drift", "rul"} <= result.keys()
     assert result["overall"]["healthy_units_flagged_share"] <= 0.01
 
+    stations = runner.invoke(app, ["emissions", *lake_opt, "--json"])
+    assert stations.exit_code == 0, stations.output
+    totals = json.loads(stations.stdout)
+    emissions = read_table(lake, "emissions_estimates")
+    assert sum(r["co2e_t"] for r in totals) == pytest.approx(emissions["co2e_t"].sum())
+    assert {"station_id", "annualised_co2e_t", "over_reporting_threshold"} <= totals[0].keys()
+    basins = runner.invoke(app, ["emissions", *lake_opt, "--by", "basin"])
+    assert basins.exit_code == 0 and "Emissions by basin" in basins.stdout
+
     for args, message in (
+        (["emissions", *lake_opt, "--by", "city"], "choose unit, station or basin"),
+        (["emissions", *lake_opt, "--since", "2099-01-01"], "no emissions estimates"),
         (["predict", *lake_opt, "--date", "1999-01-01"], "no gold hourly rows"),
         (["predict", *lake_opt, "--date", "yesterday"], "is not a date"),
         (["evaluate", "--source", str(lake), *lake_opt], "not a simulator output"),
