@@ -99,7 +99,7 @@ class PolarsEngine:
 
     def read(self, spec: TableSpec, where: nw.Expr | None = None) -> nw.LazyFrame[Any]:
         if not self.exists(spec):
-            frame = nw.from_native(pl.from_arrow(spec.schema.arrow().empty_table()).lazy())
+            frame = nw.from_native(empty(spec).lazy())
         else:
             frame = nw.from_native(pl.scan_delta(self.uri(spec), storage_options=self._options))
         return frame if where is None else frame.filter(where)
@@ -119,7 +119,7 @@ class PolarsEngine:
     def read_added(self, spec: TableSpec, since_version: int | None) -> nw.LazyFrame[Any]:
         _, files = self._added_files(spec, since_version)
         if not files:
-            return nw.from_native(pl.from_arrow(spec.schema.arrow().empty_table()).lazy())
+            return nw.from_native(empty(spec).lazy())
         frame = pl.scan_parquet(
             sorted(files), hive_partitioning=False, storage_options=self._options
         )
@@ -130,7 +130,7 @@ class PolarsEngine:
         if table is None or not files or not spec.partition_by:
             return set()
         key = spec.partition_by[0]
-        actions = pl.from_arrow(pa.table(table.get_add_actions(flatten=True)))
+        actions = pl.DataFrame(table.get_add_actions(flatten=True))  # Arrow C stream
         prefix = self.uri(spec).rstrip("/") + "/"
         relative = sorted(f.removeprefix(prefix) for f in files)
         values = actions.filter(pl.col("path").is_in(relative)).get_column(f"partition.{key}")
@@ -211,8 +211,9 @@ class PolarsEngine:
 
     def frame(self, spec: TableSpec, data: Mapping[str, Sequence[Any]]) -> nw.DataFrame[Any]:
         """A frame of ``spec``'s schema from columns of Python values."""
-        table = pa.table({c: data[c] for c in spec.schema.names}, schema=spec.schema.arrow())
-        return nw.from_native(pl.from_arrow(table))
+        return nw.from_native(
+            pl.DataFrame({c: data[c] for c in spec.schema.names}, schema=_schema(spec))
+        )
 
     @staticmethod
     def fill_json(frame: nw.DataFrame[Any], columns: Sequence[str], into: str) -> nw.DataFrame[Any]:
@@ -316,6 +317,16 @@ class PolarsEngine:
     def history(self, spec: TableSpec, limit: int | None = None) -> list[dict[str, Any]]:
         table = self._table(spec)
         return [] if table is None else table.history(limit)
+
+
+def _schema(spec: TableSpec) -> dict[str, Any]:
+    return {c.name: _POLARS_TYPES[c.type] for c in spec.schema.columns}
+
+
+def empty(spec: TableSpec) -> pl.DataFrame:
+    """No rows, the table's columns. Built by Polars: asking pyarrow for an empty table
+    makes it import pandas (a third of a second) whenever pandas is installed."""
+    return pl.DataFrame(schema=_schema(spec))
 
 
 def data_frame(table: pa.Table) -> nw.DataFrame[Any]:
