@@ -605,7 +605,7 @@ def _ml(
         "model_version": summary.model_version,
         "trained_version": summary.trained.version if summary.trained else None,
         "predictions": summary.predictions,
-        "anomalous_unit_hours": summary.anomalies,
+        "anomalous_predictions": summary.anomalies,
         "units_at_risk": summary.units_at_risk,
         "alerts_opened": summary.alerts_opened,
         "alerts_resolved": summary.alerts_resolved,

@@ -123,16 +123,17 @@ def run_ml(
         predictions, opened, resolved = _score_day(
             engine, cfg, fleet, day, hourly, champion, run_id
         )
-        summary.predictions += predictions.shape[0]
-        summary.anomalies += int((predictions.get_column("anomaly_level") >= 1).sum())
-        summary.alerts_opened += opened
-        summary.alerts_resolved += resolved
         start, _ = day_bounds(day)
         today = hourly.filter(nw.col("hour") >= start)
         summary.emissions_rows += _emissions_day(engine, cfg, fleet, day, today)
         if champion is not None:
             summary.drifted_features = _feature_drift(engine, champion, day, run_id)
-        latest = predictions
+        if predictions.shape[0]:  # else no unit reported at a scoring hour of the date
+            summary.predictions += predictions.shape[0]
+            summary.anomalies += int((predictions.get_column("anomaly_level") >= 1).sum())
+            summary.alerts_opened += opened
+            summary.alerts_resolved += resolved
+            latest = predictions
     if latest is not None and latest.shape[0]:
         last = latest.filter(nw.col("hour") == latest.get_column("hour").max())
         at_risk = last.filter(
@@ -556,7 +557,7 @@ def _log_runs(
     per_model = {
         "anomaly": (
             {"model_version": summary.model_version or "none"},
-            {**scored, "anomalous_unit_hours": float(summary.anomalies)},
+            {**scored, "anomalous_predictions": float(summary.anomalies)},
         ),
         "drift": (cfg.models.drift.model_dump(), scored),
         "rul": ({**cfg.models.rul.model_dump(exclude={"sensors"})}, scored),
