@@ -68,9 +68,9 @@ def planted(
 # ------------------------------------------------------------------------ pipeline fixtures
 
 
-def run_lake(source: Path, lakehouse: Path, mlflow: Path | None = None, **options):
+def run_lake(source: Path, lakehouse: Path, mlflow: Path | None = None, monitor=None, **options):
     """The pipeline over ``source``; ``mlflow``: a folder for an MLflow store of its own
-    (default: the session's)."""
+    (default: the session's); ``monitor``: a PipelineMonitor of the test's own."""
     from altaviz.pipeline import PipelineRequest, run_pipeline
     from altaviz.settings import Settings
 
@@ -78,7 +78,7 @@ def run_lake(source: Path, lakehouse: Path, mlflow: Path | None = None, **option
     if mlflow is not None:
         settings = Settings(_env_file=None, mlflow_tracking_uri=f"sqlite:///{mlflow}/mlflow.db")
     request = PipelineRequest(source=source, lakehouse=lakehouse, **options)
-    return run_pipeline(request, settings=settings)
+    return run_pipeline(request, settings=settings, monitor=monitor)
 
 
 def read_table(lakehouse: Path, name: str) -> pl.DataFrame:

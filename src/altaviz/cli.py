@@ -160,6 +160,70 @@ def pipeline_command(
         raise typer.Exit(1)
 
 
+@app.command("runs")
+def runs_command(
+    lakehouse: LakehouseOption = None,
+    limit: Annotated[int, typer.Option(help="Recent runs to show.")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the records as JSON.")] = False,
+) -> None:
+    """Recent pipeline runs, the slowest stages and how run time trends."""
+    import statistics
+
+    from altaviz.monitoring.monitor import PipelineMonitor
+
+    with _errors_as_exit():
+        engine = _engine(lakehouse)
+        records = PipelineMonitor(engine, load_config(), sinks=[]).recent(limit)
+    if as_json:
+        print(json.dumps([r.model_dump(mode="json") for r in records], indent=2))
+        return
+    if not records:
+        out.print("no pipeline runs recorded yet (run `altaviz pipeline`)")
+        return
+    table = Table(
+        "run",
+        "started",
+        "status",
+        "time s",
+        "bronze rows",
+        "rejected",
+        "alerts",
+        "at risk",
+        "note",
+        title=f"Recent pipeline runs ({len(records)})",
+    )
+    for r in records:
+        note = r.error or ("; ".join(r.warnings) if r.warnings else "")
+        color = {"failed": "red", "quality_failed": "yellow"}.get(r.status, "green")
+        table.add_row(
+            r.run_id,
+            r.started_at.strftime("%Y-%m-%d %H:%M:%S"),
+            f"[{color}]{r.status}[/]",
+            f"{r.duration_s:.1f}",
+            f"{r.rows_bronze:,}",
+            f"{r.rejected:,}" + (f" ({r.rejection_rate:.2%})" if r.rejection_rate else ""),
+            f"{r.alerts_opened:,}",
+            f"{r.units_at_risk:,}",
+            note[:60],
+        )
+    out.print(table)
+    stages: dict[str, list[float]] = {}
+    for r in records:
+        for stage, seconds in r.stage_durations.items():
+            stages.setdefault(stage, []).append(seconds)
+    slow = Table("stage", "median s", "max s", "runs", title="Slowest stages")
+    for stage, times in sorted(stages.items(), key=lambda kv: -statistics.median(kv[1])):
+        slow.add_row(stage, f"{statistics.median(times):.2f}", f"{max(times):.2f}", str(len(times)))
+    out.print(slow)
+    done = [r.duration_s for r in reversed(records) if r.status != "failed"]
+    if len(done) >= 2:
+        half = len(done) // 2
+        older, newer = statistics.median(done[:half]), statistics.median(done[half:])
+        out.print(
+            f"run time trend: median {older:.1f} s (older half) -> {newer:.1f} s (newer half)"
+        )
+
+
 @app.command("quality")
 def quality_command(
     lakehouse: LakehouseOption = None,

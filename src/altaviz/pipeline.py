@@ -36,6 +36,7 @@ from altaviz.engines import Engine, Txn, get_engine
 from altaviz.lake import catalog as lake
 from altaviz.lake.location import lake_location
 from altaviz.lake.queries import carried_alerts
+from altaviz.monitoring.monitor import PipelineMonitor, describe, run_record
 from altaviz.sensors import SENSORS
 from altaviz.settings import Settings, get_settings
 from altaviz.transforms import alerts as alert_rules
@@ -82,6 +83,7 @@ class RunSummary(BaseModel):
     durations: dict[str, float]
     duration_s: float
     notes: list[str]
+    warnings: list[str] = []  # what the run's monitoring could not deliver
 
 
 class _WriteBehind:
@@ -152,9 +154,13 @@ def run_pipeline(
     config: AppConfig | None = None,
     settings: Settings | None = None,
     on_progress: Callable[[str], None] | None = None,
+    monitor: PipelineMonitor | None = None,
 ) -> RunSummary:
-    """Run the batch pipeline once over ``request.source`` into ``request.lakehouse``."""
-    began = time.perf_counter()
+    """Run the batch pipeline once over ``request.source`` into ``request.lakehouse``.
+
+    Every run, finished or failed, leaves a record in ``pipeline_runs`` and with each sink
+    the environment enables (structured log, Azure Monitor, Teams): ``monitor`` overrides them.
+    """
     cfg = config or load_config()
     settings = settings or get_settings()
     location = lake_location(cfg.lakehouse, settings, root=request.lakehouse)
@@ -163,7 +169,53 @@ def run_pipeline(
     except ValueError as exc:
         raise PipelineError(str(exc)) from exc
     run = _Run(engine, cfg, request)
-    say = on_progress or (lambda _msg: None)
+    monitor = monitor or PipelineMonitor(engine, cfg, settings)
+    try:
+        summary = _execute(run, settings, on_progress or (lambda _msg: None))
+    except BaseException as exc:
+        record = run_record(
+            run_id=run.run_id,
+            engine=engine.name,
+            started_at=run.started,
+            durations=run.durations,
+            rows=run.rows,
+            status="failed",
+            error=describe(exc),
+            notes=run.notes,
+        )
+        monitor.finish(record)
+        raise
+    record = monitor.finish(
+        run_record(
+            run_id=run.run_id,
+            engine=engine.name,
+            started_at=run.started,
+            durations=summary.durations,
+            rows=summary.rows,
+            status=summary.status,
+            rejected=summary.rejected,
+            quality_passed=summary.quality_passed if summary.quality else None,
+            blocked=summary.blocked_dates,
+            alerts=summary.alerts,
+            ml=summary.ml,
+            freshness_minutes=_freshness(run),
+            notes=summary.notes,
+        )
+    )
+    return summary.model_copy(update={"warnings": record.warnings})
+
+
+def _freshness(run: _Run) -> float | None:
+    """Minutes from the newest reading in bronze to now."""
+    newest = run.engine.column_max(lake.SENSOR_READINGS, "timestamp")
+    if newest is None:
+        return None
+    return round((datetime.now(UTC) - newest).total_seconds() / 60.0, 1)
+
+
+def _execute(run: _Run, settings: Settings, say: Callable[[str], None]) -> RunSummary:
+    began = time.perf_counter()
+    request, engine = run.request, run.engine
 
     if request.source is not None:
         source = Path(request.source)
@@ -293,9 +345,13 @@ def _ingest_landing_date(
         raise PipelineError(f"{group[0].parent}: partition folder is not date=YYYY-MM-DD") from None
     frames = []
     for f in group:
-        frame = run.engine.read_source(
-            str(f), lake.RAW_TELEMETRY, required=("timestamp", "compressor_id")
-        )
+        try:
+            frame = run.engine.read_source(
+                str(f), lake.RAW_TELEMETRY, required=("timestamp", "compressor_id")
+            )
+        except Exception as exc:  # the reader's own kinds: a file it cannot parse at all
+            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise PipelineError(f"{names[f]}: not a readable Parquet file ({detail})") from exc
         frames.append(frame.with_columns(nw.lit(names[f]).alias("source")))
     records = nw.concat(frames)
     judged = rejection_reasons(records, known, run.config.thresholds.cleaning, pattern, run.started)

@@ -45,6 +45,13 @@ class Settings(BaseSettings):
 
     # Monitoring
     log_analytics_workspace_id: str | None = None
+    """Azure Monitor: the Log Analytics workspace the run records land in. With it, the Logs
+    Ingestion API needs the data-collection endpoint, rule and stream below."""
+    azure_monitor_endpoint: str | None = None
+    """Data-collection endpoint, e.g. https://<dce>.<region>.ingest.monitor.azure.com."""
+    azure_monitor_rule_id: str | None = None
+    """Immutable ID of the data-collection rule (dcr-...)."""
+    azure_monitor_stream: str = "Custom-AltavizPipelineRuns_CL"
     teams_webhook_url: SecretStr | None = None
 
     # ML

@@ -150,3 +150,20 @@ def test_train_models_predict_evaluate_commands(small_lake, small_fleet):
         bad = runner.invoke(app, args)
         assert bad.exit_code == 2, (args, bad.output)
         assert message in bad.stderr
+
+
+def test_a_fleet_starting_mid_day_is_scored(tmp_path):
+    """Like `make run`, whose data starts N days before now: scoring hours of the first
+    day fall before the first reading."""
+    from datetime import UTC, datetime
+
+    from altaviz.fleet import SimulationRequest, simulate
+
+    fleet = tmp_path / "fleet"
+    start = datetime(2026, 4, 1, 15, 35, tzinfo=UTC)
+    simulate(SimulationRequest(output=fleet, compressors=60, days=2, seed=3, start=start))
+    summary = run_lake(fleet, tmp_path / "lake", mlflow=tmp_path / "mlruns")
+    assert summary.status == "success"
+    predictions = read_table(tmp_path / "lake", "ml_predictions")
+    assert predictions.height > 0
+    assert predictions["hour"].min() >= start.replace(minute=0)

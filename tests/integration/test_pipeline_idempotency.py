@@ -41,10 +41,13 @@ CONTENT_TABLES = [
 
 
 def versions(lake: Path) -> dict[str, int | None]:
+    """Every table's Delta version - but the run log, which gains a record per run by design."""
     from deltalake import DeltaTable
 
     found = {}
     for spec in TABLES.values():
+        if spec.name == "pipeline_runs":
+            continue
         path = next(lake.glob(f"*/Tables/{spec.name}"), None)
         found[spec.name] = (
             DeltaTable(path).version() if path and (path / "_delta_log").exists() else None

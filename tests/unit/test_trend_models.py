@@ -124,3 +124,19 @@ def test_rul_takes_the_nearest_limit_and_gives_a_healthy_unit_none():
     # C: healthy - no finite RUL, a negligible failure probability
     assert out["C"]["rul_hours"] is None and out["C"]["rul_level"] == 0
     assert out["C"]["rul_failure_probability"] < 0.01
+
+
+def test_evaluation_times_before_any_data_are_skipped_not_broken():
+    """A fleet whose data starts mid-day is scored at hours before its first reading too."""
+    values = [200.0 + 0.1 * h for h in range(30)]
+    frame = hourly({"A": values})
+    early, late = START - timedelta(hours=60), HOURS[29]
+    fits = robust_trends(
+        frame, {"t": "discharge_temp_f_mean_24h"}, [early, late], timedelta(hours=48), 20
+    )
+    assert fits.get_column("at").to_list() == [late]
+    assert fits.item(0, "slope") == pytest.approx(0.1)
+    none = robust_trends(
+        frame, {"t": "discharge_temp_f_mean_24h"}, [early], timedelta(hours=48), 20
+    )
+    assert none.shape[0] == 0 and "slope" in none.columns

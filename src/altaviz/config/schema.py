@@ -408,6 +408,13 @@ class QualityRules(_Strict):
     late_arrivals: LateArrivalLimits
 
 
+class MonitoringRules(_Strict):
+    slow_stage_multiple: Annotated[float, Field(gt=1.0)]
+    slow_stage_min_runs: Annotated[int, Field(ge=1)]
+    slow_stage_history: Annotated[int, Field(ge=1)]
+    slow_stage_min_seconds: Annotated[float, Field(ge=0)]
+
+
 class ThresholdsConfig(_Strict):
     version: Literal[1]
     sensors: dict[SensorName, Limits]
@@ -419,6 +426,7 @@ class ThresholdsConfig(_Strict):
     trends: TrendRules
     alerts: AlertRules
     quality: QualityRules
+    monitoring: MonitoringRules
 
     @model_validator(mode="after")
     def _every_sensor(self) -> ThresholdsConfig:

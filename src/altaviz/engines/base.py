@@ -72,6 +72,10 @@ class Engine(Protocol):
         """Upsert on the table's natural keys."""
         ...
 
+    def column_max(self, spec: TableSpec, column: str) -> Any | None:
+        """The largest value of ``column``, from table statistics (None without data)."""
+        ...
+
     def txn_version(self, spec: TableSpec, app_id: str) -> int | None: ...
 
     def txn_versions(self, spec: TableSpec, app_ids: Sequence[str]) -> dict[str, int | None]:

@@ -136,6 +136,16 @@ class PolarsEngine:
         values = actions.filter(pl.col("path").is_in(relative)).get_column(f"partition.{key}")
         return {date.fromisoformat(v) if isinstance(v, str) else v for v in values.unique() if v}
 
+    def column_max(self, spec: TableSpec, column: str) -> Any | None:
+        """The largest value of ``column``, from the files' statistics (no data read)."""
+        table = self._table(spec)
+        if table is None:
+            return None
+        actions = pl.DataFrame(table.get_add_actions(flatten=True))
+        if f"max.{column}" not in actions.columns or not actions.height:
+            return None
+        return actions.get_column(f"max.{column}").max()
+
     def txn_version(self, spec: TableSpec, app_id: str) -> int | None:
         table = self._table(spec)
         return None if table is None else table.transaction_version(app_id)

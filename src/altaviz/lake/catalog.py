@@ -412,6 +412,41 @@ EMISSIONS_ESTIMATES = TableSpec(
     description="Methane and CO2e per unit and hour (EPA Subpart W), OOOOb packing tracking.",
 )
 
+PIPELINE_RUNS = TableSpec(
+    "pipeline_runs",
+    "gold",
+    columns(
+        Column("run_id", "string", False),
+        Column("status", "string", False, "success, quality_failed or failed"),
+        Column("engine", "string", False),
+        Column("started_at", "timestamp", False),
+        Column("ended_at", "timestamp", False),
+        Column("duration_s", "float64", False),
+        Column("stage_durations", "string", False, "JSON: seconds per stage"),
+        Column("rows_bronze", "int64", False),
+        Column("rows_dead_letter", "int64", False),
+        Column("rows_silver", "int64", False),
+        Column("rows_gold_hourly", "int64", False),
+        Column("rows_gold_daily", "int64", False),
+        Column("rejected", "int64", False),
+        ("rejection_rate", "float64"),
+        ("quality_passed", "bool"),
+        Column("blocked_dates", "string", False, "JSON list"),
+        Column("alerts_opened", "int64", False),
+        Column("alerts_resolved", "int64", False),
+        Column("models_run", "string", False, "JSON list"),
+        ("model_version", "string"),
+        Column("predictions", "int64", False),
+        Column("anomalies", "int64", False),
+        Column("units_at_risk", "int64", False),
+        ("data_freshness_minutes", "float64"),
+        ("error", "string"),
+        Column("warnings", "string", False, "JSON list"),
+    ),
+    keys=("run_id",),
+    description="One record per pipeline run: what it did, how long each stage took, how it ended.",
+)
+
 RAW_TELEMETRY: Final[dict[str, str]] = {
     "timestamp": "timestamp",
     "compressor_id": "string",
@@ -440,6 +475,7 @@ TABLES: Final[dict[str, TableSpec]] = {
         ML_PREDICTIONS,
         MODEL_METRICS,
         FEATURE_DRIFT,
+        PIPELINE_RUNS,
         PIPELINE_STATE,
     )
 }

@@ -62,14 +62,16 @@ def robust_trends(
     x = np.arange(-steps + 1, 1, dtype=float)  # hours relative to t
     lag = np.array([(lags or {}).get(sensor, 0.0) for sensor in sensors])
     parts = []
-    for t in at:
+    for i, t in enumerate(at):
         end = int((t - first) / HOUR) + steps + 1
+        if end - steps < 0:
+            continue  # the whole window lies before the first hour of data
         slope, level, se, n = _huber_fit(x, grid[:, :, end - steps : end])
         level = level + slope * lag[None, :]
         u, k = np.nonzero(n >= min_hours)
-        parts.append(
-            (u, k, np.full(len(u), len(parts)), slope[u, k], level[u, k], se[u, k], n[u, k])
-        )
+        parts.append((u, k, np.full(len(u), i), slope[u, k], level[u, k], se[u, k], n[u, k]))
+    if not parts:
+        return _empty(hourly)
     u, k, t_index, slope, level, se, n = (np.concatenate(c) for c in zip(*parts, strict=True))
     backend = hourly.implementation
     fits = nw.from_dict(
