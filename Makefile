@@ -3,7 +3,7 @@
 UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 PY ?= python3
 
-.PHONY: run test lint bench env clean
+.PHONY: run test lint bench env clean postgres
 
 $(UV):
 	$(PY) -m pip install --quiet --user uv || $(PY) -m pip install --quiet uv
@@ -19,10 +19,15 @@ run: env
 	$(UV) run --frozen --no-sync altaviz simulate
 	$(UV) run --frozen --no-sync altaviz pipeline
 
-## The whole test suite, plus lint.
-test: env
+## The whole test suite, plus lint. The tests start (and stop) their own PostgreSQL server;
+## its binaries come from Debian's postgresql package, installed here if missing.
+test: env postgres
 	$(UV) run --frozen --no-sync ruff check src tests benchmarks
 	$(UV) run --frozen --no-sync pytest
+
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql)
 
 lint: env
 	$(UV) run --frozen --no-sync ruff check src tests benchmarks

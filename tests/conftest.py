@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import tempfile
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -117,3 +118,49 @@ def planted_lake(tmp_path_factory: pytest.TempPathFactory, planted):
     lakehouse = tmp_path_factory.mktemp("planted_lake") / "lake"
     # An MLflow store of its own: what its models do must not depend on test order.
     return run_lake(out, lakehouse, mlflow=lakehouse.parent / "mlruns"), lakehouse, out
+
+
+# ------------------------------------------------------------------------ PostgreSQL
+
+
+def _postgres_bin(name: str) -> str:
+    import glob
+    import shutil
+
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}")) or [shutil.which(name) or ""]
+    if not found[-1]:
+        pytest.fail(f"PostgreSQL's {name} is not installed (make test installs postgresql)")
+    return found[-1]
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A real PostgreSQL server of the session's own, on a free loopback port."""
+    import pwd
+    import shutil
+    import socket
+    import subprocess
+
+    folder = Path(tempfile.mkdtemp(prefix="altaviz-pg-"))
+    data = folder / "data"
+    folder.chmod(0o755)
+    prefix: list[str] = []
+    if os.geteuid() == 0:  # PostgreSQL will not run as root
+        user = pwd.getpwnam("postgres")
+        os.chown(folder, user.pw_uid, user.pw_gid)
+        prefix = ["runuser", "-u", "postgres", "--"]
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    run = {"check": True, "capture_output": True}
+    subprocess.run(
+        [*prefix, _postgres_bin("initdb"), "-D", str(data), "-A", "trust", "-U", "altaviz"], **run
+    )
+    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+    ctl = [*prefix, _postgres_bin("pg_ctl"), "-D", str(data)]
+    subprocess.run([*ctl, "-o", options, "-l", str(folder / "log"), "-w", "start"], **run)
+    try:
+        yield f"postgresql://altaviz@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run([*ctl, "-m", "fast", "-w", "stop"], check=False, capture_output=True)
+        shutil.rmtree(folder, ignore_errors=True)

@@ -39,6 +39,8 @@ config_app = typer.Typer(
 )
 app.add_typer(config_app, name="config")
 app.add_typer(lake_app, name="lake")
+db_app = typer.Typer(help="The PostgreSQL serving database (DATABASE_URL).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
 
 out = Console()
 err = Console(stderr=True)
@@ -133,6 +135,9 @@ def pipeline_command(
         bool, typer.Option(help="Promote to gold even when a quality check is critical.")
     ] = False,
     skip_ml: Annotated[bool, typer.Option(help="Skip the ML stage.")] = False,
+    skip_db: Annotated[
+        bool, typer.Option(help="Do not export to the serving database (DATABASE_URL).")
+    ] = False,
     engine: Annotated[str, typer.Option(help="Compute engine.")] = "polars",
     as_json: Annotated[
         bool, typer.Option("--json", help="Print a machine-readable summary.")
@@ -148,6 +153,7 @@ def pipeline_command(
         lakehouse=lakehouse,
         skip_quality=skip_quality,
         skip_ml=skip_ml,
+        skip_db=skip_db,
         engine=engine,
     )
     with _errors_as_exit():
@@ -615,6 +621,55 @@ def evaluate_command(
     )
     if report is not None:
         out.print(f"report: {result['report']}")
+
+
+@db_app.command("schema")
+def db_schema() -> None:
+    """Print the serving schema (infrastructure/sql/schema.sql is this output)."""
+    from altaviz.serving.schema import schema_sql
+
+    sys.stdout.write(schema_sql())
+
+
+@db_app.command("migrate")
+def db_migrate() -> None:
+    """Create or update the serving schema in DATABASE_URL (idempotent)."""
+    from altaviz.serving.database import DatabaseError, connect, migrate
+
+    url = get_settings().database_url
+    if url is None:
+        fail("DATABASE_URL is not set (postgresql://user@host:5432/dbname)")
+    try:
+        with connect(url.get_secret_value()) as conn:
+            migrate(conn)
+    except DatabaseError as exc:
+        fail(str(exc))
+    out.print("serving schema is up to date")
+
+
+@db_app.command("export")
+def db_export(
+    lakehouse: LakehouseOption = None,
+    since: Annotated[str | None, typer.Option(help="First date [default: all].")] = None,
+) -> None:
+    """Export the lakehouse's gold and ML tables (all dates, or from --since) to DATABASE_URL."""
+    from altaviz.lake.catalog import HOURLY_AGGREGATES
+    from altaviz.serving.database import DatabaseError, connect, export, migrate
+
+    url = get_settings().database_url
+    if url is None:
+        fail("DATABASE_URL is not set (postgresql://user@host:5432/dbname)")
+    first = _parse_date(since, "--since")
+    engine = _engine(lakehouse)
+    dates = [d for d in engine.partition_values(HOURLY_AGGREGATES) if first is None or d >= first]
+    try:
+        with connect(url.get_secret_value()) as conn:
+            migrate(conn)
+            sent = export(engine, conn, dates)
+    except DatabaseError as exc:
+        fail(str(exc))
+    for table, rows in sent.items():
+        out.print(f"{table}: {rows:,} rows")
 
 
 def _registry():  # type: ignore[no-untyped-def]

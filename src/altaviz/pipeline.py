@@ -64,6 +64,7 @@ class PipelineRequest:
     lakehouse: Path | None = None
     skip_quality: bool = False
     skip_ml: bool = False
+    skip_db: bool = False
     engine: str = "polars"
 
 
@@ -79,6 +80,7 @@ class RunSummary(BaseModel):
     dates: dict[str, list[date]]
     blocked_dates: list[date]
     ml: dict[str, Any]
+    exported: dict[str, int] = {}  # rows sent to the serving database per table
     fleet_health: list[dict[str, Any]]
     durations: dict[str, float]
     duration_s: float
@@ -234,6 +236,7 @@ def _execute(run: _Run, settings: Settings, say: Callable[[str], None]) -> RunSu
     say("silver, quality, gold and alerts")
     silver_dates, reports, gold_dates, blocked, opened, resolved = _promote(run)
     ml = _ml(run, gold_dates, settings, say)
+    exported = _export(run, settings, [*gold_dates, *ml.get("scored_dates", [])], say)
     health = _latest_fleet_health(run)
     quality_rows = [
         {"date": r.day, **asdict(c), "passed": c.passed}
@@ -250,6 +253,7 @@ def _execute(run: _Run, settings: Settings, say: Callable[[str], None]) -> RunSu
         rejected=rejected,
         alerts={"opened": opened, "resolved": resolved, "open": _open_alerts(run)},
         ml=ml,
+        exported=exported,
         quality_passed=passed,
         quality=quality_rows,
         dates={"silver": silver_dates, "gold": gold_dates},
@@ -667,7 +671,30 @@ def _ml(
         "alerts_resolved": summary.alerts_resolved,
         "emissions_rows": summary.emissions_rows,
         "drifted_features": summary.drifted_features,
+        "scored_dates": summary.dates,
     }
+
+
+# ---------------------------------------------------------------------------- serving database
+
+
+def _export(
+    run: _Run, settings: Settings, dates: list[date], say: Callable[[str], None]
+) -> dict[str, int]:
+    """Upsert gold and ML tables for ``dates`` (and the reference tables) into PostgreSQL when
+    ``DATABASE_URL`` is set, unless ``--skip-db``."""
+    if settings.database_url is None or run.request.skip_db:
+        return {}
+    from altaviz.serving.database import DatabaseError, connect, export, migrate
+
+    with run.stage("export"):
+        say("serving database")
+        try:
+            with connect(settings.database_url.get_secret_value()) as conn:
+                migrate(conn)
+                return export(run.engine, conn, dates)
+        except DatabaseError as exc:
+            raise PipelineError(str(exc)) from exc
 
 
 def _open_alerts(run: _Run) -> int:

@@ -19,6 +19,7 @@ from altaviz.monitoring.record import RunRecord
 from altaviz.monitoring.sinks import (
     AzureMonitorSink,
     LogSink,
+    PostgresSink,
     Sink,
     SinkError,
     TeamsSink,
@@ -33,6 +34,8 @@ def sinks_from(settings: Settings) -> tuple[list[Sink], list[str]]:
     """The sinks the environment enables, and warnings about half-configured ones."""
     sinks: list[Sink] = [LogSink()]
     warnings: list[str] = []
+    if settings.database_url is not None:
+        sinks.append(PostgresSink(settings.database_url.get_secret_value()))
     if settings.teams_webhook_url is not None:
         sinks.append(TeamsSink(settings.teams_webhook_url.get_secret_value()))
     if settings.log_analytics_workspace_id:

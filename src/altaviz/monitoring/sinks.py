@@ -155,6 +155,29 @@ class AzureMonitorSink:
         post_json(self.url, [row], {"Authorization": f"Bearer {self.token()}"})
 
 
+@dataclass
+class PostgresSink:
+    """The run record into the serving database's ``pipeline_runs`` (``DATABASE_URL``)."""
+
+    url: str
+    name: str = "postgres"
+
+    def send(self, record: RunRecord, reasons: list[str]) -> None:
+        import narwhals as nw
+        import polars as pl
+
+        from altaviz.lake.catalog import PIPELINE_RUNS
+        from altaviz.serving.database import DatabaseError, connect, migrate, upsert
+
+        frame = nw.from_native(pl.DataFrame(record.table_row()))
+        try:
+            with connect(self.url) as conn:
+                migrate(conn)
+                upsert(conn, PIPELINE_RUNS, frame, None)
+        except DatabaseError as exc:
+            raise SinkError(str(exc)) from exc
+
+
 def azure_token() -> str:
     """A token for Azure Monitor from ``azure-identity``'s default chain (environment,
     managed identity, Azure CLI)."""
