@@ -549,6 +549,20 @@ class EmissionFactors(_Strict):
     packing_measurement_interval_hours: PositiveFloat
 
 
+class DiagnosticRules(_Strict):
+    window_hours: Annotated[int, Field(ge=2)]
+    recent_hours: Annotated[int, Field(ge=1)]
+    valve_oscillation_above: PositiveFloat
+    packing_suction_rise_above: PositiveFloat
+    packing_discharge_fall_below: Annotated[float, Field(lt=0)]
+    ring_flow_fall_below: Annotated[float, Field(lt=0)]
+    ring_discharge_fall_below: Annotated[float, Field(lt=0)]
+    temperature_rise_above: PositiveFloat
+    fouling_vibration_rise_above: PositiveFloat
+    bearing_vibration_rise_above: PositiveFloat
+    emergency_within_hours: PositiveFloat
+
+
 class ModelsConfig(_Strict):
     version: Literal[1]
     features: FeatureRules
@@ -556,3 +570,4 @@ class ModelsConfig(_Strict):
     drift: DriftRules
     rul: RulRules
     emissions: EmissionFactors
+    diagnostics: DiagnosticRules
