@@ -37,6 +37,8 @@ bench: env
 	$(UV) run --frozen --no-sync python benchmarks/simulate.py
 	$(UV) run --frozen --no-sync python benchmarks/pipeline.py
 	$(UV) run --frozen --no-sync python benchmarks/accuracy.py
+	$(UV) run --frozen --no-sync python benchmarks/diagnosis.py
+	$(UV) run --frozen --no-sync python benchmarks/api_latency.py
 
 clean:
 	rm -rf .venv data lakehouse mlruns .pytest_cache .ruff_cache

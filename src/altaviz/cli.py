@@ -213,6 +213,26 @@ def diagnose_command(
         out.print(f"  [dim]offline diagnosis ({note})[/]")
 
 
+@app.command("serve")
+def serve_command(
+    lakehouse: LakehouseOption = None,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8001,
+) -> None:
+    """The HTTP API (OpenAPI at /docs): fleet, compressors, alerts, predictions, diagnose.
+    Every route but /health needs a key from ALTAVIZ_API_KEYS in the X-API-Key header."""
+    import uvicorn
+
+    from altaviz.api.app import create_app
+
+    settings = get_settings()
+    if not settings.api_keys():
+        fail("set ALTAVIZ_API_KEYS (comma-separated keys) before serving the API")
+    with _errors_as_exit():
+        api = create_app(_engine(lakehouse), load_config(), settings)
+    uvicorn.run(api, host=host, port=port, log_level="warning")
+
+
 @app.command("runs")
 def runs_command(
     lakehouse: LakehouseOption = None,

@@ -60,6 +60,17 @@ class Settings(BaseSettings):
     # AI agent: unset means the deterministic offline diagnostician.
     diagnostics_model: str | None = None
 
+    # HTTP API
+    altaviz_api_keys: SecretStr | None = None
+    """Comma-separated API keys accepted in the X-API-Key header."""
+    altaviz_cors_origins: list[str] = []
+    """Origins allowed to call the API from a browser (JSON list)."""
+
+    def api_keys(self) -> list[str]:
+        """The accepted API keys (none when ``ALTAVIZ_API_KEYS`` is unset)."""
+        raw = self.altaviz_api_keys.get_secret_value() if self.altaviz_api_keys else ""
+        return [k.strip() for k in raw.split(",") if k.strip()]
+
     # Serving database (PostgreSQL)
     database_url: SecretStr | None = None
     etl_organization_id: str | None = None

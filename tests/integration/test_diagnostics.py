@@ -106,6 +106,18 @@ def test_a_configured_but_unreachable_model_is_an_error_not_a_fallback(sick, mon
         diagnose("COMP-0001", data, cfg, settings)
 
 
+def test_missing_credentials_fall_back_to_offline_but_a_bad_model_name_does_not(sick, monkeypatch):
+    _, _, data, cfg = sick
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("DIAGNOSTICS_BASE_URL", raising=False)
+    keyless = Settings(_env_file=None, diagnostics_model="openai:gpt-4o-mini")
+    report, note = diagnose("COMP-0001", data, cfg, keyless)
+    assert report.diagnosed_by == "offline" and note == "openai:gpt-4o-mini: credentials missing"
+    unknown = Settings(_env_file=None, diagnostics_model="nonsense:model")
+    with pytest.raises(DiagnosisError, match="DIAGNOSTICS_MODEL nonsense:model"):
+        diagnose("COMP-0001", data, cfg, unknown)
+
+
 def test_ids_are_checked_before_anything_is_read(sick):
     _, _, data, cfg = sick
     for bad in (

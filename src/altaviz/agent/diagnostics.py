@@ -109,8 +109,11 @@ def configured_model(settings: Settings) -> tuple[Model | None, str | None]:
             provider = OpenAIProvider(base_url=base_url, api_key=key)
             return OpenAIChatModel(name.split(":", 1)[-1], provider=provider), None
         return infer_model(name), None
-    except UserError as exc:  # unknown provider prefix, or its credentials missing
-        return None, f"{name}: {exc}"
+    except UserError as exc:
+        text = _first_line(exc)
+        if "API_KEY" in text or "api_key" in text or "credential" in text.lower():
+            return None, f"{name}: credentials missing"  # the offline diagnostician stands in
+        raise DiagnosisError(f"DIAGNOSTICS_MODEL {name}: {text}") from exc
 
 
 def diagnose(

@@ -1,0 +1,1 @@
+"""The HTTP API: ``altaviz serve`` (FastAPI on port 8001)."""
