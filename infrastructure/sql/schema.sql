@@ -251,6 +251,19 @@ CREATE TABLE IF NOT EXISTS ml_predictions (
     PRIMARY KEY ("compressor_id", "hour")
 );
 
+-- Each unit's healthy operating band, learned from its first day of data.
+CREATE TABLE IF NOT EXISTS unit_baselines (
+    "compressor_id" TEXT NOT NULL,
+    "sensor" TEXT NOT NULL,
+    "p05" DOUBLE PRECISION,
+    "p50" DOUBLE PRECISION,
+    "p95" DOUBLE PRECISION,
+    "hours" INTEGER NOT NULL,
+    "established_from" TIMESTAMPTZ NOT NULL,
+    "established_to" TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY ("compressor_id", "sensor")
+);
+
 -- One record per pipeline run: what it did, how long each stage took, how it ended.
 CREATE TABLE IF NOT EXISTS pipeline_runs (
     "run_id" TEXT NOT NULL,

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -173,16 +173,23 @@ def diagnose_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Diagnose one compressor from its own data: what is wrong, how sure, how long it has,
-    what to do, and the evidence. Uses DIAGNOSTICS_MODEL when set, else offline rules."""
+    what to do, and the evidence. Uses DIAGNOSTICS_MODEL when set, else offline rules; reads
+    the serving database when DATABASE_URL is set, else the lakehouse."""
     from altaviz.agent.data import CompressorIdError, LakehouseData, UnknownCompressor
     from altaviz.agent.diagnostics import DiagnosisError, diagnose
+    from altaviz.serving.database import DatabaseError
 
     cfg = load_config()
+    settings = get_settings()
     try:
-        report, note = diagnose(
-            compressor_id, LakehouseData(_engine(lakehouse), cfg), cfg, get_settings()
-        )
-    except (CompressorIdError, UnknownCompressor, DiagnosisError) as exc:
+        if settings.database_url is not None:  # the serving database, when there is one
+            from altaviz.agent.postgres import PostgresData
+
+            data: Any = PostgresData(settings.database_url.get_secret_value(), cfg)
+        else:
+            data = LakehouseData(_engine(lakehouse), cfg)
+        report, note = diagnose(compressor_id, data, cfg, settings)
+    except (CompressorIdError, UnknownCompressor, DiagnosisError, DatabaseError) as exc:
         fail(str(exc.args[0]) if exc.args else str(exc))
     if as_json:
         print(report.model_dump_json(indent=2))

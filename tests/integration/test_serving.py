@@ -128,3 +128,51 @@ def test_an_unreachable_database_is_one_clear_line(small_fleet, tmp_path):
         settings=settings,
     )
     assert skipped.exported == {}
+
+
+def normalised(value):
+    """Tool output with floats rounded (the two stores may sum in another order)."""
+    if isinstance(value, dict):
+        return {k: normalised(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [normalised(v) for v in value]
+    if isinstance(value, float):
+        return round(value, 9)
+    return value
+
+
+def test_the_database_backend_answers_as_the_lakehouse_does(exported, small_fleet):
+    from altaviz.agent.data import LakehouseData
+    from altaviz.agent.diagnostics import diagnose
+    from altaviz.agent.postgres import PostgresData
+    from altaviz.config import load_config
+    from altaviz.engines import get_engine
+    from altaviz.fleet.truth import read_failures
+    from altaviz.lake.location import lake_location
+
+    _, lake, url, _ = exported
+    cfg = load_config()
+    offline = Settings(_env_file=None)
+    lakehouse = LakehouseData(
+        get_engine("polars", lake_location(cfg.lakehouse, offline, root=lake)), cfg
+    )
+    database = PostgresData(url, cfg)
+    failing = read_failures(small_fleet)["compressor_id"].to_list()[:3]
+    try:
+        for unit in [*failing, "COMP-0001", "COMP-0002"]:
+            for tool in (
+                "compressor",
+                "latest_readings",
+                "alert_history",
+                "predictions",
+                "maintenance_history",
+            ):
+                here = normalised(getattr(lakehouse, tool)(unit))
+                there = normalised(getattr(database, tool)(unit))
+                assert here == there, (unit, tool)
+            assert (
+                diagnose(unit, lakehouse, cfg, offline)[0]
+                == diagnose(unit, database, cfg, offline)[0]
+            )
+    finally:
+        database.close()

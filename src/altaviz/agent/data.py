@@ -22,6 +22,35 @@ from altaviz.transforms.bronze import compressor_id_pattern
 Row = dict[str, Any]
 
 
+READING_COLUMNS = (
+    "hour",
+    *(f"{s}_{stat}" for s in SENSORS for stat in ("mean", "max", "std")),
+    *(f"{s}_status" for s in SENSORS),
+    "pressure_differential_psi",
+    "temp_rate_of_change_f_per_h",
+    "gas_flow_mcf_trend_per_day",
+    "discharge_pressure_psi_trend_per_day",
+    "reading_count",
+    "worst_status",
+)
+"""What ``latest_readings`` returns of each hourly row."""
+
+ALERT_COLUMNS = (
+    "alert_id",
+    "alert_type",
+    "sensor",
+    "severity",
+    "state",
+    "opened_at",
+    "resolved_at",
+    "trigger_value",
+    "peak_value",
+    "limit_value",
+    "message",
+)
+"""What ``alert_history`` returns of each alert."""
+
+
 class CompressorIdError(ValueError):
     """Not a compressor ID of this fleet's format."""
 
@@ -128,17 +157,7 @@ class LakehouseData:
             return []
         since = latest - timedelta(hours=hours - 1)
         days = _days(since.date(), latest.date())
-        columns = [
-            "hour",
-            *(f"{s}_{stat}" for s in SENSORS for stat in ("mean", "max", "std")),
-            *(f"{s}_status" for s in SENSORS),
-            "pressure_differential_psi",
-            "temp_rate_of_change_f_per_h",
-            "gas_flow_mcf_trend_per_day",
-            "discharge_pressure_psi_trend_per_day",
-            "reading_count",
-            "worst_status",
-        ]
+        columns = list(READING_COLUMNS)
         return (
             self.engine.read(
                 lake.HOURLY_AGGREGATES,
@@ -160,20 +179,8 @@ class LakehouseData:
         return (
             self.engine.read(lake.ALERT_HISTORY, nw.col("compressor_id") == compressor_id)
             .filter((nw.col("opened_at") >= since) | (nw.col("state") == "open"))
-            .select(
-                "alert_id",
-                "alert_type",
-                "sensor",
-                "severity",
-                "state",
-                "opened_at",
-                "resolved_at",
-                "trigger_value",
-                "peak_value",
-                "limit_value",
-                "message",
-            )
-            .sort("opened_at", descending=True)
+            .select(*ALERT_COLUMNS)
+            .sort("opened_at", "alert_id", descending=[True, False])
             .collect()
             .rows(named=True)
         )
@@ -203,7 +210,7 @@ class LakehouseData:
         self._registered(compressor_id)
         return (
             self.engine.read(lake.MAINTENANCE_EVENTS, nw.col("compressor_id") == compressor_id)
-            .sort("started_at", descending=True)
+            .sort("started_at", "event_id", descending=[True, False])
             .head(limit)
             .collect()
             .rows(named=True)

@@ -25,6 +25,7 @@ EXPORTED: Final = (
     lake.FLEET_HEALTH,
     lake.EMISSIONS_ESTIMATES,
     lake.ML_PREDICTIONS,
+    lake.UNIT_BASELINES,
     lake.PIPELINE_RUNS,
 )
 """Tables the pipeline exports, in the order they are created and filled."""
