@@ -176,3 +176,32 @@ def test_the_database_backend_answers_as_the_lakehouse_does(exported, small_flee
             )
     finally:
         database.close()
+
+
+def test_the_api_serves_the_database_as_it_serves_the_lakehouse(exported):
+    from fastapi.testclient import TestClient
+
+    from altaviz.api.app import create_app
+    from altaviz.config import load_config
+    from altaviz.engines import get_engine
+    from altaviz.lake.location import lake_location
+
+    _, lake, url, _ = exported
+    cfg = load_config()
+    engine = get_engine("polars", lake_location(cfg.lakehouse, Settings(_env_file=None), lake))
+    key = {"X-API-Key": "k"}
+    from_lake = TestClient(create_app(engine, cfg, Settings(_env_file=None), api_keys=["k"]))
+    from_db = TestClient(
+        create_app(engine, cfg, Settings(_env_file=None, database_url=url), api_keys=["k"])
+    )
+    for path in (
+        "/fleet",
+        "/compressors/COMP-0001",
+        "/compressors/COMP-0150",
+        "/alerts?state=open&limit=1000",
+        "/predictions?at_risk=true&limit=1000",
+    ):
+        here, there = from_lake.get(path, headers=key), from_db.get(path, headers=key)
+        assert here.status_code == there.status_code == 200, path
+        assert normalised(here.json()) == normalised(there.json()), path
+    assert from_db.get("/health").json()["units"] == 300

@@ -1,5 +1,7 @@
 """The HTTP API (FastAPI): fleet health, one compressor, alerts, predictions, and diagnosis.
 
+It serves the serving database when ``DATABASE_URL`` is set, else the lakehouse.
+
 Every route but ``/health`` needs an API key (header ``X-API-Key``, keys from
 ``ALTAVIZ_API_KEYS``). Bad input is a 4xx with a message that says what was wrong; the
 routes answer from an in-memory snapshot of the lakehouse (see :mod:`altaviz.api.snapshot`).
@@ -23,7 +25,7 @@ from altaviz import __version__
 from altaviz.agent.data import CompressorIdError, LakehouseData, UnknownCompressor, check_id
 from altaviz.agent.diagnostics import DiagnosisError, diagnose
 from altaviz.agent.report import DiagnosticReport
-from altaviz.api.snapshot import SnapshotStore
+from altaviz.api.snapshot import LakehouseSource, PostgresSource, SnapshotStore
 from altaviz.config import AppConfig
 from altaviz.engines import Engine
 from altaviz.settings import Settings
@@ -46,8 +48,16 @@ def create_app(
     """The API over ``engine``'s lakehouse. ``api_keys`` default to ``ALTAVIZ_API_KEYS``;
     with none at all, every authenticated route answers 401 (nothing is served unguarded)."""
     keys = api_keys if api_keys is not None else settings.api_keys()
-    store = SnapshotStore(engine, refresh_seconds)
-    data = LakehouseData(engine, config)
+    data: Any
+    if settings.database_url is not None:  # the serving database, when there is one
+        from altaviz.agent.postgres import PostgresData
+
+        url = settings.database_url.get_secret_value()
+        store = SnapshotStore(PostgresSource(url), refresh_seconds)
+        data = PostgresData(url, config)
+    else:
+        store = SnapshotStore(LakehouseSource(engine), refresh_seconds)
+        data = LakehouseData(engine, config)
     app = FastAPI(
         title="Altaviz",
         version=__version__,

@@ -13,7 +13,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import narwhals as nw
 import polars as pl
@@ -37,7 +37,7 @@ class Snapshot:
     alerts: pl.DataFrame
     predictions: pl.DataFrame  # the newest prediction per unit
     fleet: pl.DataFrame  # fleet health of the newest date
-    versions: dict[str, int | None]
+    versions: Any  # the source's stamp when loaded
     loaded_at: datetime
     by_unit: dict[str, dict[str, Any]] = field(default_factory=dict)
     # The hot routes' answers, serialised once per snapshot rather than once per request.
@@ -45,11 +45,109 @@ class Snapshot:
     fleet_json: bytes = b"{}"
 
 
-class SnapshotStore:
-    """The current snapshot, reloaded when the lakehouse changes."""
+class Source(Protocol):
+    """Where a snapshot comes from: the lakehouse, or the serving database."""
 
-    def __init__(self, engine: Engine, refresh_seconds: float = 30.0) -> None:
+    def stamp(self) -> Any:
+        """Something that changes whenever the served data does (cheap to get)."""
+        ...
+
+    def frames(self) -> dict[str, pl.DataFrame]:
+        """units, latest (newest hourly row per unit), alerts (newest first), predictions
+        (newest per unit) and fleet (health of the newest date)."""
+        ...
+
+
+class LakehouseSource:
+    def __init__(self, engine: Engine) -> None:
         self.engine = engine
+
+    def stamp(self) -> Any:
+        return tuple(self.engine.version(t) for t in TABLES)
+
+    def frames(self) -> dict[str, pl.DataFrame]:
+        read = self._read
+        latest = predictions = pl.DataFrame()
+        hourly_dates = self.engine.partition_values(lake.HOURLY_AGGREGATES)
+        if hourly_dates:
+            recent = sorted(hourly_dates)[-2:]  # the newest hour of a unit is in these
+            latest = read(lake.HOURLY_AGGREGATES, nw.col("date").is_in(recent))
+        if self.engine.exists(lake.ML_PREDICTIONS):
+            predicted = sorted(self.engine.partition_values(lake.ML_PREDICTIONS))[-2:]
+            predictions = read(lake.ML_PREDICTIONS, nw.col("date").is_in(predicted))
+        return {
+            "units": read(lake.COMPRESSOR_METADATA),
+            "latest": _newest(latest),
+            "alerts": read(lake.ALERT_HISTORY),
+            "predictions": _newest(predictions),
+            "fleet": read(lake.FLEET_HEALTH),
+        }
+
+    def _read(self, spec: lake.TableSpec, where: nw.Expr | None = None) -> pl.DataFrame:
+        return nw.to_native(self.engine.read(spec, where).collect())
+
+
+class PostgresSource:
+    """The same frames from the serving database (``DATABASE_URL``)."""
+
+    RECENT = (
+        "SELECT * FROM {t} WHERE date IN (SELECT DISTINCT date FROM {t} ORDER BY date DESC LIMIT 2)"
+    )
+
+    def __init__(self, url: str) -> None:
+        from altaviz.serving.database import connect
+
+        self.conn = connect(url)
+        self.conn.autocommit = True
+        self.conn.execute("SET TIME ZONE 'UTC'")
+
+    def stamp(self) -> Any:
+        return self.conn.execute(
+            "SELECT (SELECT max(ended_at) FROM pipeline_runs), "
+            "(SELECT count(*) FROM alert_history), (SELECT max(hour) FROM hourly_aggregates)"
+        ).fetchone()
+
+    def frames(self) -> dict[str, pl.DataFrame]:
+        def query(sql: str, spec: lake.TableSpec) -> pl.DataFrame:
+            rows = self.conn.execute(sql).fetchall()
+            names = spec.schema.names
+            return pl.DataFrame(
+                [dict(zip(names, r, strict=True)) for r in rows],
+                schema=_polars_schema(spec),
+                orient="row",
+            )
+
+        return {
+            "units": query("SELECT * FROM compressor_metadata", lake.COMPRESSOR_METADATA),
+            "latest": _newest(
+                query(self.RECENT.format(t="hourly_aggregates"), lake.HOURLY_AGGREGATES)
+            ),
+            "alerts": query("SELECT * FROM alert_history", lake.ALERT_HISTORY),
+            "predictions": _newest(
+                query(self.RECENT.format(t="ml_predictions"), lake.ML_PREDICTIONS)
+            ),
+            "fleet": query("SELECT * FROM fleet_health", lake.FLEET_HEALTH),
+        }
+
+
+def _polars_schema(spec: lake.TableSpec) -> dict[str, Any]:
+    from altaviz.engines.polars_engine import _POLARS_TYPES
+
+    return {c.name: _POLARS_TYPES[c.type] for c in spec.schema.columns}
+
+
+def _newest(frame: pl.DataFrame) -> pl.DataFrame:
+    """The newest row of each unit."""
+    if not frame.height:
+        return frame
+    return frame.sort("compressor_id", "hour").group_by("compressor_id", maintain_order=True).last()
+
+
+class SnapshotStore:
+    """The current snapshot, reloaded when its source changes."""
+
+    def __init__(self, source: Source, refresh_seconds: float = 30.0) -> None:
+        self.source = source
         self.refresh_seconds = refresh_seconds
         self._lock = threading.Lock()
         self._checked = 0.0
@@ -61,46 +159,25 @@ class SnapshotStore:
             with self._lock:
                 if now - self._checked >= self.refresh_seconds:
                     self._checked = now
-                    if self._versions() != self._snapshot.versions:
+                    if self.source.stamp() != self._snapshot.versions:
                         self._snapshot = self._load()
         return self._snapshot
 
-    def _versions(self) -> dict[str, int | None]:
-        return {t.name: self.engine.version(t) for t in TABLES}
-
     def _load(self) -> Snapshot:
-        versions = self._versions()
-        read = self._read
-        units = read(lake.COMPRESSOR_METADATA).sort("compressor_id")
-        hourly_dates = self.engine.partition_values(lake.HOURLY_AGGREGATES)
-        latest = pl.DataFrame()
-        if hourly_dates:
-            recent = sorted(hourly_dates)[-2:]  # the newest hour of a unit is in these
-            latest = (
-                read(lake.HOURLY_AGGREGATES, nw.col("date").is_in(recent))
-                .sort("hour")
-                .group_by("compressor_id")
-                .last()
-            )
-        predictions = pl.DataFrame()
-        if self.engine.exists(lake.ML_PREDICTIONS):
-            predicted = sorted(self.engine.partition_values(lake.ML_PREDICTIONS))[-2:]
-            predictions = (
-                read(lake.ML_PREDICTIONS, nw.col("date").is_in(predicted))
-                .sort("hour")
-                .group_by("compressor_id")
-                .last()
-            )
-        fleet = read(lake.FLEET_HEALTH)
+        stamp = self.source.stamp()
+        f = self.source.frames()
+        fleet = f["fleet"]
         if fleet.height:
             fleet = fleet.filter(pl.col("date") == fleet["date"].max()).sort("basin")
         snapshot = Snapshot(
-            units=units,
-            latest=latest,
-            alerts=read(lake.ALERT_HISTORY).sort("opened_at", descending=True),
-            predictions=predictions,
+            units=f["units"].sort("compressor_id"),
+            latest=f["latest"],
+            alerts=f["alerts"].sort(["opened_at", "alert_id"], descending=[True, False])
+            if f["alerts"].height
+            else f["alerts"],
+            predictions=f["predictions"],
             fleet=fleet,
-            versions=versions,
+            versions=stamp,
             loaded_at=datetime.now().astimezone(),
         )
         snapshot.by_unit = _index(snapshot)
@@ -112,9 +189,6 @@ class SnapshotStore:
             }
         )
         return snapshot
-
-    def _read(self, spec: lake.TableSpec, where: nw.Expr | None = None) -> pl.DataFrame:
-        return nw.to_native(self.engine.read(spec, where).collect())
 
 
 def _json(value: Any) -> bytes:
