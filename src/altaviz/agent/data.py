@@ -144,11 +144,7 @@ class LakehouseData:
             .collect()
             .rows(named=True)
         )
-        return {
-            **unit,
-            "station": stations[0] if stations else None,
-            "baseline_median": {b["sensor"]: b["p50"] for b in baseline},
-        }
+        return compressor_record(unit, stations, baseline)
 
     def latest_readings(self, compressor_id: str, hours: int = 24) -> list[Row]:
         self._registered(compressor_id)
@@ -215,6 +211,15 @@ class LakehouseData:
             .collect()
             .rows(named=True)
         )
+
+
+def compressor_record(unit: Row, stations: list[Row], baseline: list[Row]) -> Row:
+    """The ``compressor`` tool's answer, the same from every backend."""
+    return {
+        **unit,
+        "station": stations[0] if stations else None,
+        "baseline_median": {b["sensor"]: b["p50"] for b in baseline},
+    }
 
 
 def _days(first: date, last: date) -> list[date]:

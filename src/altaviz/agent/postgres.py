@@ -13,6 +13,7 @@ from altaviz.agent.data import (
     Row,
     UnknownCompressor,
     check_id,
+    compressor_record,
 )
 from altaviz.config import AppConfig
 from altaviz.lake import catalog as lake
@@ -64,11 +65,7 @@ class PostgresData:
         baseline = self._rows(
             "SELECT sensor, p50 FROM unit_baselines WHERE compressor_id = %s", compressor_id
         )
-        return {
-            **unit,
-            "station": stations[0] if stations else None,
-            "baseline_median": {b["sensor"]: b["p50"] for b in baseline},
-        }
+        return compressor_record(unit, stations, baseline)
 
     def latest_readings(self, compressor_id: str, hours: int = 24) -> list[Row]:
         self._registered(compressor_id)
