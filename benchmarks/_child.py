@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 
@@ -25,3 +27,35 @@ def measure(cmd: list[str], ok_codes: tuple[int, ...] = (0,)) -> dict[str, Any]:
         except json.JSONDecodeError:
             raise SystemExit(f"no summary from: {' '.join(cmd)}") from None
         return {"summary": summary, "wall_s": wall, "peak_mb": usage.ru_maxrss / 1024}
+
+
+ALTAVIZ = [sys.executable, "-m", "altaviz"]
+
+
+def simulate_fleet(
+    output: Path, compressors: int, days: int, seed: int = 42, start: str = "2026-06-01T00:00Z"
+) -> None:
+    """`altaviz simulate` into ``output`` (not timed)."""
+    subprocess.run(
+        [
+            *ALTAVIZ,
+            "simulate",
+            "--compressors",
+            str(compressors),
+            "--days",
+            str(days),
+            "--seed",
+            str(seed),
+            "--start",
+            start,
+            "--output",
+            str(output),
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def lake_env(tmp: str | Path, **extra: str) -> dict[str, str]:
+    """The environment for a benchmark's own lakehouse: an MLflow store inside ``tmp``."""
+    return {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp}/mlruns/mlflow.db", **extra}

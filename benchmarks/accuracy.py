@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _child import ALTAVIZ, lake_env, simulate_fleet
 
 
 def main() -> None:
@@ -33,26 +33,10 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="altaviz-accuracy-") as tmp:
         fleet, lake = Path(tmp) / "fleet", Path(tmp) / "lake"
-        env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp}/mlruns/mlflow.db"}
-        altaviz = [sys.executable, "-m", "altaviz"]
-        run = [
-            *altaviz,
-            "simulate",
-            "--compressors",
-            str(args.compressors),
-            "--days",
-            str(args.days),
-            "--seed",
-            str(args.seed),
-            "--start",
-            "2026-06-01T00:00Z",
-            "--output",
-            str(fleet),
-            "--json",
-        ]
-        subprocess.run(run, check=True, stdout=subprocess.DEVNULL, env=env)
+        env = lake_env(tmp)
+        simulate_fleet(fleet, args.compressors, args.days, args.seed)
         pipeline = subprocess.run(
-            [*altaviz, "pipeline", "--source", str(fleet), "--lakehouse", str(lake), "--json"],
+            [*ALTAVIZ, "pipeline", "--source", str(fleet), "--lakehouse", str(lake), "--json"],
             check=False,
             capture_output=True,
             text=True,
@@ -65,7 +49,7 @@ def main() -> None:
 
         began = time.perf_counter()
         predict = subprocess.run(
-            [*altaviz, "predict", "--lakehouse", str(lake), "--json"],
+            [*ALTAVIZ, "predict", "--lakehouse", str(lake), "--json"],
             check=True,
             capture_output=True,
             text=True,
@@ -79,7 +63,7 @@ def main() -> None:
             f"{scored['units_scored']:,} units scored at the last hour, "
             f"{scored['units_at_risk']:,} at risk"
         )
-        command = [*altaviz, "evaluate", "--source", str(fleet), "--lakehouse", str(lake)]
+        command = [*ALTAVIZ, "evaluate", "--source", str(fleet), "--lakehouse", str(lake)]
         if args.report:
             command += ["--report", str(args.report)]
         subprocess.run(command, check=True, env=env)

@@ -19,12 +19,13 @@ import random
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
+
+from _child import ALTAVIZ, lake_env, simulate_fleet
 
 KEY = "bench-key"
 
@@ -96,38 +97,19 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--requests", type=int, default=2000, help="per route")
     args = parser.parse_args()
-    altaviz = [sys.executable, "-m", "altaviz"]
     with tempfile.TemporaryDirectory(prefix="altaviz-api-") as tmp:
         fleet, lake = Path(tmp) / "fleet", Path(tmp) / "lake"
-        env = {
-            **os.environ,
-            "ALTAVIZ_API_KEYS": KEY,
-            "MLFLOW_TRACKING_URI": f"sqlite:///{tmp}/mlruns/mlflow.db",
-        }
+        env = lake_env(tmp, ALTAVIZ_API_KEYS=KEY)
         quiet = {"check": True, "stdout": subprocess.DEVNULL, "env": env}
+        simulate_fleet(fleet, args.compressors, args.days)
         subprocess.run(
-            [
-                *altaviz,
-                "simulate",
-                "--compressors",
-                str(args.compressors),
-                "--days",
-                str(args.days),
-                "--start",
-                "2026-06-01T00:00Z",
-                "--output",
-                str(fleet),
-            ],
-            **quiet,
-        )
-        subprocess.run(
-            [*altaviz, "pipeline", "--source", str(fleet), "--lakehouse", str(lake)], **quiet
+            [*ALTAVIZ, "pipeline", "--source", str(fleet), "--lakehouse", str(lake)], **quiet
         )
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
         server = subprocess.Popen(
-            [*altaviz, "serve", "--lakehouse", str(lake), "--port", str(port)], env=env
+            [*ALTAVIZ, "serve", "--lakehouse", str(lake), "--port", str(port)], env=env
         )
         base = f"http://127.0.0.1:{port}"
         try:

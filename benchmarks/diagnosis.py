@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import argparse
 import collections
-import os
 import subprocess
-import sys
 import tempfile
 from datetime import timedelta
 from pathlib import Path
 
 import polars as pl
 
+from _child import ALTAVIZ, simulate_fleet
 from altaviz.agent.data import LakehouseData
 from altaviz.agent.offline import diagnose_offline
 from altaviz.config import load_config
@@ -41,28 +40,11 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="altaviz-diagnosis-") as tmp:
         fleet, lake = Path(tmp) / "fleet", Path(tmp) / "lake"
-        altaviz = [sys.executable, "-m", "altaviz"]
-        quiet = {"check": True, "stdout": subprocess.DEVNULL, "env": {**os.environ}}
+        simulate_fleet(fleet, args.compressors, args.days, args.seed)
         subprocess.run(
-            [
-                *altaviz,
-                "simulate",
-                "--compressors",
-                str(args.compressors),
-                "--days",
-                str(args.days),
-                "--seed",
-                str(args.seed),
-                "--start",
-                "2026-06-01T00:00Z",
-                "--output",
-                str(fleet),
-            ],
-            **quiet,
-        )
-        subprocess.run(
-            [*altaviz, "pipeline", "--source", str(fleet), "--lakehouse", str(lake), "--skip-ml"],
-            **quiet,
+            [*ALTAVIZ, "pipeline", "--source", str(fleet), "--lakehouse", str(lake), "--skip-ml"],
+            check=True,
+            stdout=subprocess.DEVNULL,
         )
         score(fleet, lake, args.healthy)
 

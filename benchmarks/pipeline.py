@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
+from pathlib import Path
 
-from _child import measure
+from _child import measure, simulate_fleet
 
 EARLIER_ROWS_PER_S = 5_450  # the spec's earlier Spark implementation, end to end
 
@@ -44,25 +44,7 @@ def main() -> None:
     for days in args.days:
         with tempfile.TemporaryDirectory(prefix="altaviz-bench-") as tmp:
             source = os.path.join(tmp, "fleet")
-            subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "altaviz",
-                    "simulate",
-                    "--compressors",
-                    str(args.compressors),
-                    "--days",
-                    str(days),
-                    "--start",
-                    "2026-01-01T00:00:00Z",
-                    "--output",
-                    source,
-                    "--json",
-                ],
-                check=True,
-                stdout=subprocess.DEVNULL,
-            )
+            simulate_fleet(Path(source), args.compressors, days, start="2026-01-01T00:00Z")
             os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{tmp}/mlruns/mlflow.db"
             r = run_pipeline(source, os.path.join(tmp, "lake"), args.with_ml)
         s = r["summary"]

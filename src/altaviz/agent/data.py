@@ -8,7 +8,7 @@ ID must match the fleet's format and be registered before any data is read.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import narwhals as nw
@@ -18,6 +18,7 @@ from altaviz.engines import Engine
 from altaviz.lake import catalog as lake
 from altaviz.sensors import SENSORS
 from altaviz.transforms.bronze import compressor_id_pattern
+from altaviz.transforms.days import dates_between
 
 Row = dict[str, Any]
 
@@ -152,7 +153,7 @@ class LakehouseData:
         if latest is None:
             return []
         since = latest - timedelta(hours=hours - 1)
-        days = _days(since.date(), latest.date())
+        days = dates_between(since.date(), latest.date())
         columns = list(READING_COLUMNS)
         return (
             self.engine.read(
@@ -193,7 +194,7 @@ class LakehouseData:
             self.engine.read(
                 lake.ML_PREDICTIONS,
                 (nw.col("compressor_id") == compressor_id)
-                & nw.col("date").is_in(_days(since.date(), latest.date())),
+                & nw.col("date").is_in(dates_between(since.date(), latest.date())),
             )
             .filter(nw.col("hour") >= since)
             .drop("run_id", "date")
@@ -220,7 +221,3 @@ def compressor_record(unit: Row, stations: list[Row], baseline: list[Row]) -> Ro
         "station": stations[0] if stations else None,
         "baseline_median": {b["sensor"]: b["p50"] for b in baseline},
     }
-
-
-def _days(first: date, last: date) -> list[date]:
-    return [first + timedelta(days=k) for k in range((last - first).days + 1)]

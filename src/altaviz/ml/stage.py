@@ -33,7 +33,7 @@ from altaviz.ml.registry import ModelRef, Registry
 from altaviz.ml.rul import remaining_useful_life
 from altaviz.ml.trends import robust_trends
 from altaviz.transforms import alerts as alert_rules
-from altaviz.transforms.days import day_bounds
+from altaviz.transforms.days import dates_between, day_bounds
 from altaviz.transforms.limits import unit_limits
 
 log = logging.getLogger("altaviz.ml")
@@ -103,10 +103,11 @@ def run_ml(
     say = say or (lambda _m: None)
     fleet = _Fleet.read(engine, cfg)
     say("features")
+    features_of: dict[date, nw.DataFrame[Any]] = {}  # computed once, scored and monitored
     for day in summary.dates:
         hourly = _hourly(engine, day, timedelta(0))
-        features = hourly_features(hourly, fleet.baselines, cfg.models.features.feature_set)
-        engine.replace(lake.FEATURE_STORE, features, {"date": [day]})
+        features_of[day] = hourly_features(hourly, fleet.baselines, cfg.models.features.feature_set)
+        engine.replace(lake.FEATURE_STORE, features_of[day], {"date": [day]})
     champion = registry.champion()
     if champion is None:
         try:
@@ -120,14 +121,15 @@ def run_ml(
     latest: nw.DataFrame[Any] | None = None
     for day in summary.dates:
         hourly = _hourly(engine, day, timedelta(hours=cfg.models.features.history_hours))
+        features = features_of.pop(day)
         predictions, opened, resolved = _score_day(
-            engine, cfg, fleet, day, hourly, champion, run_id
+            engine, cfg, fleet, day, hourly, features, champion, run_id
         )
         start, _ = day_bounds(day)
         today = hourly.filter(nw.col("hour") >= start)
         summary.emissions_rows += _emissions_day(engine, cfg, fleet, day, today)
         if champion is not None:
-            summary.drifted_features = _feature_drift(engine, champion, day, run_id)
+            summary.drifted_features = _feature_drift(engine, champion, day, features, run_id)
         if predictions.shape[0]:  # else no unit reported at a scoring hour of the date
             summary.predictions += predictions.shape[0]
             summary.anomalies += int((predictions.get_column("anomaly_level") >= 1).sum())
@@ -218,9 +220,8 @@ def train(
 def _hourly(engine: Engine, day: date, history: timedelta) -> nw.DataFrame[Any]:
     start, end = day_bounds(day)
     first = start - history
-    days = [first.date() + timedelta(days=k) for k in range((day - first.date()).days + 1)]
     return (
-        engine.read(lake.HOURLY_AGGREGATES, nw.col("date").is_in(days))
+        engine.read(lake.HOURLY_AGGREGATES, nw.col("date").is_in(dates_between(first.date(), day)))
         .filter((nw.col("hour") >= first) & (nw.col("hour") < end))
         .collect()
         .sort("compressor_id", "hour")
@@ -244,11 +245,12 @@ def _score_day(
     fleet: _Fleet,
     day: date,
     hourly: nw.DataFrame[Any],
+    features: nw.DataFrame[Any],
     champion: tuple[Any, ModelRef] | None,
     run_id: str,
 ) -> tuple[nw.DataFrame[Any], int, int]:
-    """Predictions of every model for ``day`` from its gold hourly rows and the history
-    before them; writes them and the day's model alerts."""
+    """Predictions of every model for ``day`` from its gold hourly rows (with the history
+    before them) and its features; writes them and the day's model alerts."""
     models = cfg.models
     at = scoring_hours(day, models.features.score_every_hours)
     grid = (
@@ -258,7 +260,7 @@ def _score_day(
     )
     if not grid.shape[0]:
         return grid, 0, 0
-    anomalies = _anomaly_scores(cfg, fleet, hourly, day, champion)
+    anomalies = _anomaly_scores(cfg, fleet, hourly, features, day, champion)
     drift_trends = robust_trends(
         hourly,
         DRIFT_SERIES,
@@ -336,11 +338,15 @@ def _anomaly_scores(
     cfg: AppConfig,
     fleet: _Fleet,
     hourly: nw.DataFrame[Any],
+    today: nw.DataFrame[Any],
     day: date,
     champion: tuple[Any, ModelRef] | None,
 ) -> nw.DataFrame[Any]:
     """Per (compressor_id, hour) of the day: calibrated score, level (the score held by every
-    one of the last ``persist_hours`` hours) and, for anomalous hours, the top sensors."""
+    one of the last ``persist_hours`` hours) and, for anomalous hours, the top sensors.
+
+    ``today``: the day's features; the hours before it that a level looks back on are
+    computed from ``hourly``."""
     rules = cfg.models.anomaly
     start, _ = day_bounds(day)
     columns = {
@@ -357,8 +363,12 @@ def _anomaly_scores(
             *(nw.lit(None).cast(t).alias(c) for c, t in columns.items() if c not in KEYS),
         )
     model = champion[0]
-    recent = hourly.filter(nw.col("hour") >= start - timedelta(hours=rules.persist_hours - 1))
-    features = hourly_features(recent, fleet.baselines, cfg.models.features.feature_set)
+    tail = hourly.filter(
+        (nw.col("hour") >= start - timedelta(hours=rules.persist_hours - 1))
+        & (nw.col("hour") < start)
+    )
+    before = hourly_features(tail, fleet.baselines, cfg.models.features.feature_set)
+    features = nw.concat([before, today]).sort("compressor_id", "hour")
     X, groups = anomaly_model.feature_matrix(features)
     scores = model.score(X, groups)
     scored = (
@@ -393,9 +403,9 @@ def _anomaly_scores(
     )
     flagged = (judged.get_column("anomaly_level") >= 1).fill_null(False).to_numpy()
     sensors = np.full(len(flagged), None, dtype=object)
-    today = (features.get_column("hour") >= start).to_numpy()
+    in_day = (features.get_column("hour") >= start).to_numpy()
     if flagged.any():  # only the few anomalous rows get their sensors named
-        rows = np.flatnonzero(today)[flagged]
+        rows = np.flatnonzero(in_day)[flagged]
         sensors[flagged] = anomaly_model.top_sensors(
             model, X[rows], groups[rows], rules.top_sensors
         )
@@ -497,14 +507,17 @@ def _emissions_day(
 
 
 def _feature_drift(
-    engine: Engine, champion: tuple[Any, ModelRef], day: date, run_id: str
+    engine: Engine,
+    champion: tuple[Any, ModelRef],
+    day: date,
+    today: nw.DataFrame[Any],
+    run_id: str,
 ) -> list[str]:
     """PSI and KS of each model feature on ``day`` against the champion's training sample;
     returns the features that drifted."""
     from scipy.stats import ks_2samp
 
     model, ref = champion
-    today = engine.read(lake.FEATURE_STORE, nw.col("date") == day).collect()
     X, _ = anomaly_model.feature_matrix(today)
     rows = {"date": [], "feature": [], "run_id": [], "model_version": [], "psi": [], "ks": []}
     for j, name in enumerate(MODEL_FEATURES):

@@ -13,3 +13,12 @@ def day_bounds(day: date, lead: timedelta = timedelta(0)) -> tuple[datetime, dat
     """
     start = datetime(day.year, day.month, day.day, tzinfo=UTC)
     return start - lead, start + timedelta(days=1)
+
+
+def dates_between(first: date, last: date) -> list[date]:
+    """Every date from ``first`` to ``last``, both included.
+
+    >>> [d.day for d in dates_between(date(2026, 3, 30), date(2026, 4, 1))]
+    [30, 31, 1]
+    """
+    return [first + timedelta(days=k) for k in range((last - first).days + 1)]
