@@ -51,7 +51,8 @@ class Settings(BaseSettings):
     """Data-collection endpoint, e.g. https://<dce>.<region>.ingest.monitor.azure.com."""
     azure_monitor_rule_id: str | None = None
     """Immutable ID of the data-collection rule (dcr-...)."""
-    azure_monitor_stream: str = "Custom-AltavizPipelineRuns_CL"
+    azure_monitor_stream: str | None = None
+    """Stream of the rule; default ``Custom-<table>`` with the table of platform.yaml."""
     teams_webhook_url: SecretStr | None = None
 
     # ML

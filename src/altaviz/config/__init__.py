@@ -1,4 +1,4 @@
-"""Packaged configuration: load, validate and cross-check the four YAML files.
+"""Packaged configuration: load, validate and cross-check the five YAML files.
 
 >>> from altaviz.config import load_config
 >>> cfg = load_config()
@@ -17,7 +17,13 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from altaviz.config.schema import FleetConfig, LakehouseConfig, ModelsConfig, ThresholdsConfig
+from altaviz.config.schema import (
+    FleetConfig,
+    LakehouseConfig,
+    ModelsConfig,
+    PlatformConfig,
+    ThresholdsConfig,
+)
 
 __all__ = [
     "AppConfig",
@@ -25,11 +31,12 @@ __all__ = [
     "FleetConfig",
     "LakehouseConfig",
     "ModelsConfig",
+    "PlatformConfig",
     "ThresholdsConfig",
     "load_config",
 ]
 
-FILES = ("fleet.yaml", "thresholds.yaml", "lakehouse.yaml", "models.yaml")
+FILES = ("fleet.yaml", "thresholds.yaml", "lakehouse.yaml", "models.yaml", "platform.yaml")
 _M = TypeVar("_M", bound=BaseModel)
 
 
@@ -43,6 +50,7 @@ class AppConfig:
     thresholds: ThresholdsConfig
     lakehouse: LakehouseConfig
     models: ModelsConfig
+    platform: PlatformConfig
     sources: dict[str, str]  # file name -> where it was read from
 
 
@@ -81,13 +89,16 @@ def _load(config_dir: str | None) -> AppConfig:
     thresholds = _parse(sources["thresholds.yaml"], ThresholdsConfig)
     lakehouse = _parse(sources["lakehouse.yaml"], LakehouseConfig)
     models = _parse(sources["models.yaml"], ModelsConfig)
+    platform = _parse(sources["platform.yaml"], PlatformConfig)
     unknown = sorted(set(thresholds.models) - {m.name for m in fleet.models})
     if unknown:
         raise ConfigError(
             f"{sources['thresholds.yaml']}: models: {', '.join(unknown)} "
             f"not defined in {sources['fleet.yaml'].name}"
         )
-    return AppConfig(fleet, thresholds, lakehouse, models, {k: str(v) for k, v in sources.items()})
+    return AppConfig(
+        fleet, thresholds, lakehouse, models, platform, {k: str(v) for k, v in sources.items()}
+    )
 
 
 def _parse(path: Path, model: type[_M]) -> _M:

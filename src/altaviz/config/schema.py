@@ -1,9 +1,10 @@
 """Typed schema of the packaged YAML configuration, validated on load.
 
-Four files make up a configuration: ``fleet.yaml`` (models, basins, failure modes, dirt,
+Five files make up a configuration: ``fleet.yaml`` (models, basins, failure modes, dirt,
 demo fleet), ``thresholds.yaml`` (absolute and floating limits, alert and quality rules),
-``lakehouse.yaml`` (lakehouse names, root, retention) and ``models.yaml`` (predictive
-models and emissions factors).
+``lakehouse.yaml`` (lakehouse names, root, retention), ``models.yaml`` (predictive
+models and emissions factors) and ``platform.yaml`` (the cloud resources the product expects:
+Event Hubs, the monitoring table, the Fabric job schedule).
 """
 
 from __future__ import annotations
@@ -571,3 +572,45 @@ class ModelsConfig(_Strict):
     rul: RulRules
     emissions: EmissionFactors
     diagnostics: DiagnosticRules
+
+
+# -------------------------------------------------------------------------- platform.yaml
+
+AzureName = Annotated[str, Field(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9._-]{0,254}$")]
+
+
+class EventHubSpec(_Strict):
+    name: AzureName
+    partitions: Annotated[int, Field(ge=1, le=32)]  # Event Hubs Standard allows 1-32
+    retention_days: Annotated[int, Field(ge=1, le=7)]
+    consumer_groups: dict[Literal["etl", "ml"], AzureName]
+    dead_letter: AzureName
+
+    @model_validator(mode="after")
+    def _distinct(self) -> EventHubSpec:
+        if self.dead_letter == self.name:
+            raise ValueError("dead_letter must differ from name")
+        if len(set(self.consumer_groups.values())) != len(self.consumer_groups):
+            raise ValueError("consumer_groups must be distinct")
+        return self
+
+
+class MonitoringTable(_Strict):
+    table: Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,40}_CL$")]
+
+    @property
+    def stream(self) -> str:
+        """The data-collection rule stream that feeds the table."""
+        return f"Custom-{self.table}"
+
+
+class ScheduledJob(_Strict):
+    every_minutes: Annotated[int, Field(ge=1, le=1440)]
+    args: Annotated[list[str], Field(min_length=1)]
+
+
+class PlatformConfig(_Strict):
+    version: Literal[1]
+    eventhub: EventHubSpec
+    monitoring: MonitoringTable
+    schedule: dict[Literal["batch", "ml"], ScheduledJob]

@@ -12,7 +12,7 @@ from typing import Any
 
 import narwhals as nw
 
-from altaviz.config import AppConfig
+from altaviz.config import AppConfig, load_config
 from altaviz.engines import Engine
 from altaviz.lake import catalog as lake
 from altaviz.monitoring.record import RunRecord
@@ -44,7 +44,7 @@ def sinks_from(settings: Settings) -> tuple[list[Sink], list[str]]:
                 AzureMonitorSink(
                     settings.azure_monitor_endpoint,
                     settings.azure_monitor_rule_id,
-                    settings.azure_monitor_stream,
+                    settings.azure_monitor_stream or load_config().platform.monitoring.stream,
                     azure_token,
                 )
             )

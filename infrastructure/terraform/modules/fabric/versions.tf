@@ -1,0 +1,7 @@
+terraform {
+  required_providers {
+    fabric = {
+      source = "microsoft/fabric"
+    }
+  }
+}
