@@ -3,7 +3,7 @@
 UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 PY ?= python3
 
-.PHONY: run test lint bench env clean postgres
+.PHONY: run test lint bench bench-engines env env-spark clean postgres
 
 $(UV):
 	$(PY) -m pip install --quiet --user uv || $(PY) -m pip install --quiet uv
@@ -13,6 +13,11 @@ $(UV):
 env: $(UV)
 	$(UV) sync --frozen --extra dev --quiet --compile-bytecode
 
+# With the Spark engine (PySpark + delta-spark; Java 17+ runs it, Delta's jars come from
+# Maven Central on first use and stay in Ivy's cache).
+env-spark: $(UV)
+	$(UV) sync --frozen --extra dev --extra spark --quiet --compile-bytecode
+
 ## Main job on the embedded default: simulate the default fleet, run the pipeline on it and
 ## print fleet health by basin.
 run: env
@@ -20,8 +25,9 @@ run: env
 	$(UV) run --frozen --no-sync altaviz pipeline
 
 ## The whole test suite, plus lint. The tests start (and stop) their own PostgreSQL server;
-## its binaries come from Debian's postgresql package, installed here if missing.
-test: env postgres
+## its binaries come from Debian's postgresql package, installed here if missing. The Spark
+## engine's parity tests run on a local Spark with real Delta Lake.
+test: env-spark postgres
 	$(UV) run --frozen --no-sync ruff check src tests benchmarks
 	$(UV) run --frozen --no-sync pytest
 
@@ -38,6 +44,9 @@ bench: env
 	$(UV) run --frozen --no-sync python benchmarks/pipeline.py
 	$(UV) run --frozen --no-sync python benchmarks/accuracy.py
 	$(UV) run --frozen --no-sync python benchmarks/diagnosis.py
+
+bench-engines: env-spark
+	$(UV) run --frozen --no-sync python benchmarks/engines.py
 	$(UV) run --frozen --no-sync python benchmarks/api_latency.py
 
 clean:

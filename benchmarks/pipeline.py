@@ -24,8 +24,9 @@ from _child import measure, simulate_fleet
 EARLIER_ROWS_PER_S = 5_450  # the spec's earlier Spark implementation, end to end
 
 
-def run_pipeline(source: str, lakehouse: str, with_ml: bool) -> dict:
-    cmd = [sys.executable, "-m", "altaviz", "pipeline", "--json"]
+def run_pipeline(source: str, lakehouse: str, with_ml: bool, *options: str) -> dict:
+    """`altaviz pipeline --json` in a fresh child process, with extra ``options``."""
+    cmd = [sys.executable, "-m", "altaviz", "pipeline", "--json", *options]
     cmd += ["--source", source, "--lakehouse", lakehouse]
     if not with_ml:
         cmd.append("--skip-ml")

@@ -40,25 +40,31 @@ def full_day(tmp_path_factory: pytest.TempPathFactory) -> tuple[SimulationSummar
     return simulate(SimulationRequest(output=out, days=1, seed=11, start=START)), out
 
 
-@pytest.fixture(scope="session")
-def planted(
-    tmp_path_factory: pytest.TempPathFactory, config: AppConfig
-) -> tuple[SimulationSummary, Path, AppConfig]:
-    """The demo fleet with one planted failure of every mode, each tripping inside the run."""
+def planted_config(config: AppConfig, failed_days_before_end: float) -> AppConfig:
+    """``config`` with one planted failure of every mode on the demo fleet (unit i+1 gets
+    mode i), each failing ``failed_days_before_end`` days before the run ends."""
     demo = config.fleet.demo.model_copy(
         update={
             "failures": [
                 DemoFailure(
                     unit=i + 1,
                     mode=mode,
-                    progress_at_end=1.0 + 3.0 / config.fleet.failures.modes[mode].typical_days,
+                    progress_at_end=1.0
+                    + failed_days_before_end / config.fleet.failures.modes[mode].typical_days,
                 )  # type: ignore[arg-type]
                 for i, mode in enumerate(MODES)
             ]
         }
     )
-    fleet = config.fleet.model_copy(update={"demo": demo})
-    cfg = dataclasses.replace(config, fleet=fleet)
+    return dataclasses.replace(config, fleet=config.fleet.model_copy(update={"demo": demo}))
+
+
+@pytest.fixture(scope="session")
+def planted(
+    tmp_path_factory: pytest.TempPathFactory, config: AppConfig
+) -> tuple[SimulationSummary, Path, AppConfig]:
+    """The demo fleet with one planted failure of every mode, each tripping inside the run."""
+    cfg = planted_config(config, failed_days_before_end=3.0)
     out = tmp_path_factory.mktemp("planted") / "fleet"
     summary = simulate(
         SimulationRequest(output=out, days=20, seed=5, start=START, demo=True), config=cfg
@@ -94,6 +100,45 @@ def read_table(lakehouse: Path, name: str) -> pl.DataFrame:
     if not (Path(uri) / "_delta_log").exists():
         return pl.from_arrow(spec.schema.arrow().empty_table())
     return pl.read_delta(uri)
+
+
+def write_bad_batch(source: Path) -> Path:
+    """Add a landing file of eight bad records (one per rejection reason) to ``source``'s first
+    landing date; returns its path."""
+    import pyarrow.parquet as pq
+
+    good = pl.read_parquet(next((source / "telemetry").glob("date=*/*.parquet"))).head(6)
+    ts = good["timestamp"]
+    bad = pl.DataFrame(
+        {
+            "timestamp": [
+                str(ts[0]),
+                str(ts[1]),
+                None,
+                "1969-07-20 20:17:00+00:00",
+                "2100-01-01 00:00:00+00:00",
+                str(ts[2]),
+                str(ts[3]),
+                "not a time",
+            ],
+            "compressor_id": [
+                "COMP-9999",
+                "PUMP-12",
+                "COMP-0001",
+                "COMP-0001",
+                "COMP-0001",
+                "COMP-0001",
+                None,
+                "COMP-0002",
+            ],
+            "vibration_mms": ["3.1", "3.2", "3.3", "3.4", "3.5", "abc", "3.6", "3.7"],
+            "received_at": [good["received_at"][0]] * 8,
+        }
+    )
+    folder = source / "telemetry" / f"date={good['received_at'][0].date()}"
+    path = folder / "late-batch.parquet"
+    pq.write_table(bad.to_arrow(), path)
+    return path
 
 
 @pytest.fixture(scope="session")

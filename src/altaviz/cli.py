@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -18,11 +19,15 @@ from rich.table import Table
 
 from altaviz import __version__
 from altaviz.config import ConfigError, load_config
+from altaviz.engines import ENGINES
 from altaviz.fleet import OutputError, SimulationError, SimulationRequest, simulate
 from altaviz.fleet.simulator import DEFAULT_COMPRESSORS, DEFAULT_DAYS, SimulationSummary
 from altaviz.pipeline import PipelineError, PipelineRequest, RunSummary, run_pipeline
 from altaviz.sensors import SENSORS
 from altaviz.settings import get_settings
+
+EngineName = Enum("EngineName", {name: name for name in ENGINES}, type=str)  # type: ignore[misc]
+"""The compute engines, as the command line's choices."""
 
 app = typer.Typer(
     name="altaviz",
@@ -138,7 +143,13 @@ def pipeline_command(
     skip_db: Annotated[
         bool, typer.Option(help="Do not export to the serving database (DATABASE_URL).")
     ] = False,
-    engine: Annotated[str, typer.Option(help="Compute engine.")] = "polars",
+    engine: Annotated[
+        EngineName,
+        typer.Option(
+            help="Compute engine: polars (embedded) or spark (the cluster's session, or local[*]"
+            " with Delta's jars from Maven Central; needs altaviz[spark] and Java 17+).",
+        ),
+    ] = EngineName.polars,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print a machine-readable summary.")
     ] = False,
@@ -154,7 +165,7 @@ def pipeline_command(
         skip_quality=skip_quality,
         skip_ml=skip_ml,
         skip_db=skip_db,
-        engine=engine,
+        engine=engine.value,
     )
     with _errors_as_exit():
         summary = run_pipeline(request)
@@ -514,7 +525,7 @@ def predict_command(
         began = time.perf_counter()
         summary = run_ml(engine, cfg, _registry(), [wanted], uuid.uuid4().hex[:12])
         took = time.perf_counter() - began
-        rows = engine.read(ML_PREDICTIONS, nw.col("date") == wanted).collect()
+        rows = engine.read(ML_PREDICTIONS, nw.col("date") == wanted).collect("polars")
     last = rows.filter(nw.col("hour") == rows.get_column("hour").max())
     risk = nw.max_horizontal(
         nw.col("anomaly_level").fill_null(0),
@@ -593,7 +604,7 @@ def emissions_command(
     bounds += [nw.col("date") <= last] if last is not None else []
     where = nw.all_horizontal(*bounds, ignore_nulls=False) if bounds else None
     with _errors_as_exit():
-        rows = _engine(lakehouse).read(EMISSIONS_ESTIMATES, where).collect()
+        rows = _engine(lakehouse).read(EMISSIONS_ESTIMATES, where).collect("polars")
     if not rows.shape[0]:
         fail("no emissions estimates for those dates (run `altaviz pipeline` first)")
     totals = emissions_summary(rows, by, load_config().models.emissions)  # type: ignore[arg-type]
@@ -650,14 +661,14 @@ def evaluate_command(
     with _errors_as_exit():
         truth = Truth.read(source or get_settings().altaviz_data_dir / "fleet")
         engine = _engine(lakehouse)
-        alerts = nw.to_native(engine.read(ALERT_HISTORY).collect())
-        predictions = nw.to_native(engine.read(ML_PREDICTIONS).collect())
+        alerts = nw.to_native(engine.read(ALERT_HISTORY).collect("polars"))
+        predictions = nw.to_native(engine.read(ML_PREDICTIONS).collect("polars"))
         result = evaluate(truth, alerts, predictions)
         if report is not None:
             hourly = nw.to_native(
                 engine.read(HOURLY_AGGREGATES)
                 .select("compressor_id", "hour", *(f"{s}_mean" for s in SENSORS))
-                .collect()
+                .collect("polars")
             )
             result["report"] = str(write_report(result, truth, alerts, hourly, report))
     if as_json:

@@ -32,7 +32,7 @@ import narwhals as nw
 from pydantic import BaseModel
 
 from altaviz.config import AppConfig, load_config
-from altaviz.engines import Engine, Txn, get_engine
+from altaviz.engines import Engine, EngineError, Txn, get_engine
 from altaviz.lake import catalog as lake
 from altaviz.lake.location import lake_location
 from altaviz.lake.queries import carried_alerts
@@ -43,6 +43,7 @@ from altaviz.transforms import alerts as alert_rules
 from altaviz.transforms import gold
 from altaviz.transforms.bronze import compressor_id_pattern, rejection_reasons
 from altaviz.transforms.days import day_bounds
+from altaviz.transforms.frames import Frame, done, first_row, height, rows, same_kind, values
 from altaviz.transforms.limits import unit_limits
 from altaviz.transforms.quality import QualityReport, quality_report
 from altaviz.transforms.silver import clean_day
@@ -168,7 +169,7 @@ def run_pipeline(
     location = lake_location(cfg.lakehouse, settings, root=request.lakehouse)
     try:
         engine = get_engine(request.engine, location)
-    except ValueError as exc:
+    except (ValueError, EngineError) as exc:
         raise PipelineError(str(exc)) from exc
     run = _Run(engine, cfg, request)
     monitor = monitor or PipelineMonitor(engine, cfg, settings)
@@ -283,13 +284,17 @@ def _load_reference(run: _Run, source: Path) -> None:
                 )
             continue
         incoming = run.engine.read_file(str(path), spec)
-        current = run.engine.read(spec).collect()
-        changed = _null_safe(incoming).join(_null_safe(current), on=spec.schema.names, how="anti")
-        if changed.shape[0]:
+        current = run.engine.read(spec)
+        changed = done(
+            _null_safe(incoming)
+            .lazy()
+            .join(_null_safe(current).lazy(), on=spec.schema.names, how="anti")
+        )
+        if height(changed):
             run.engine.merge(spec, incoming.join(changed.select(*spec.keys), on=list(spec.keys)))
 
 
-def _null_safe(frame: nw.DataFrame[Any]) -> nw.DataFrame[Any]:
+def _null_safe(frame: Frame) -> Frame:
     """Every column as text with nulls spelled out, so rows compare equal null for null."""
     return frame.select(nw.col(c).cast(nw.String).fill_null("\x00null") for c in frame.columns)
 
@@ -311,20 +316,23 @@ def _ingest(run: _Run, source: Path) -> int:
         return 0
     names = {f: f.relative_to(source).as_posix() for f in files}
     ids = {f: landing_file_id(f, names[f]) for f in files}
-    done = run.engine.txn_versions(lake.SENSOR_READINGS, list(ids.values()))
+    ingested = run.engine.txn_versions(lake.SENSOR_READINGS, list(ids.values()))
     dead = run.engine.txn_versions(lake.DEAD_LETTER, list(ids.values()))
-    pending = [f for f in files if done[ids[f]] is None]
+    pending = [f for f in files if ingested[ids[f]] is None]
     if not pending:
         return 0
     fleet = run.config.fleet.telemetry
     pattern = compressor_id_pattern(fleet.id_prefix, fleet.id_min_digits)
-    known = run.engine.read(lake.COMPRESSOR_METADATA).select("compressor_id").collect()
+    known = done(run.engine.read(lake.COMPRESSOR_METADATA).select("compressor_id"))
     rejected = 0
-    by_date: dict[str, list[Path]] = {}
-    for f in pending:
-        by_date.setdefault(f.parent.name.removeprefix("date="), []).append(f)
+    # One commit per landing date, recording each file's transaction in it; an engine that
+    # records one transaction per commit (Delta on Spark) commits file by file instead.
+    groups: dict[tuple[str, int], list[Path]] = {}
+    for n, f in enumerate(pending):
+        key = n if run.engine.one_txn_per_commit else 0
+        groups.setdefault((f.parent.name.removeprefix("date="), key), []).append(f)
     with _WriteBehind() as writer:
-        for landing, group in sorted(by_date.items()):
+        for (landing, _), group in sorted(groups.items()):
             rejected += _ingest_landing_date(
                 run, writer, landing, group, names, ids, dead, known, pattern
             )
@@ -339,7 +347,7 @@ def _ingest_landing_date(
     names: dict[Path, str],
     ids: dict[Path, str],
     dead: dict[str, int | None],
-    known: nw.DataFrame[Any],
+    known: Frame,
     pattern: str,
 ) -> int:
     """Validate one landing date's files; queue their dead letters and bronze rows."""
@@ -357,40 +365,43 @@ def _ingest_landing_date(
             detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise PipelineError(f"{names[f]}: not a readable Parquet file ({detail})") from exc
         frames.append(frame.with_columns(nw.lit(names[f]).alias("source")))
-    records = nw.concat(frames)
-    judged = rejection_reasons(records, known, run.config.thresholds.cleaning, pattern, run.started)
+    records = nw.concat(same_kind(frames))
+    judged = done(
+        rejection_reasons(records, known, run.config.thresholds.cleaning, pattern, run.started)
+    )
     meta = [
         nw.lit(run.started).alias("ingested_at"),
         nw.col("source").alias("batch_id"),
         nw.lit(landed).alias("ingestion_date"),
     ]
     bad = judged.filter(~nw.col("reason").is_null())
-    if bad.shape[0]:
+    rejected = height(bad)
+    if rejected:
         txns = [Txn(ids[f], 1) for f in group if dead[ids[f]] is None]
         if txns:
             bad = run.engine.fill_json(bad, [*lake.RAW_TELEMETRY], "raw_record")
             letters = bad.with_columns(*meta, nw.lit(None).cast(nw.Int32).alias("source_partition"))
             writer.submit(run.engine.append, lake.DEAD_LETTER, letters, txns)
-            run.rows["dead_letter"] += bad.shape[0]
+            run.rows["dead_letter"] += rejected
     good = judged.filter(nw.col("reason").is_null()).with_columns(*meta)
+    accepted = height(good)
     txns = [Txn(ids[f], 1) for f in group]
     writer.submit(run.engine.append, lake.SENSOR_READINGS, good, txns)
-    run.rows["bronze"] += good.shape[0]
-    log.info("bronze %s: %d accepted, %d rejected", landing, good.shape[0], bad.shape[0])
-    return bad.shape[0]
+    run.rows["bronze"] += accepted
+    log.info("bronze %s: %d accepted, %d rejected", landing, accepted, rejected)
+    return rejected
 
 
 # ---------------------------------------------------------------------------- silver
 
 
 def _state(run: _Run) -> dict[str, dict[str, Any]]:
-    rows = run.engine.read(lake.PIPELINE_STATE).collect().rows(named=True)
     return {
         r["stage"]: {
             "version": r["source_version"],
             "pending": [date.fromisoformat(d) for d in json.loads(r["pending_dates"])],
         }
-        for r in rows
+        for r in rows(run.engine.read(lake.PIPELINE_STATE))
     }
 
 
@@ -418,8 +429,9 @@ def _promote(
     rebuild: list[date] = []
     if current is not None and current != consumed:
         added = run.engine.read_added(lake.SENSOR_READINGS, consumed)
-        dates = added.select(nw.col("timestamp").dt.date().alias("d")).unique().collect()
-        rebuild = sorted(dates.get_column("d").to_list())
+        rebuild = sorted(
+            values(added.select(nw.col("timestamp").dt.date().alias("d")).unique(), "d")
+        )
     known = run.engine.partition_values(lake.SENSOR_CLEANED) | set(rebuild)
     # The next day's windows look back into a rebuilt day: promote that day again too.
     follow = {d + timedelta(days=1) for d in rebuild} & known
@@ -428,24 +440,25 @@ def _promote(
         return [], [], [], [], 0, 0
     thresholds = run.config.thresholds
     bounds = {s: tuple(lim.bounds) for s, lim in thresholds.sensors.items() if lim.bounds}
-    units = (
-        run.engine.read(lake.COMPRESSOR_METADATA)
-        .select("compressor_id", "model", "station_id", "region", "basin")
-        .collect()
+    units = done(
+        run.engine.read(lake.COMPRESSOR_METADATA).select(
+            "compressor_id", "model", "station_id", "region", "basin"
+        )
     )
+    registered = height(units)
     held_before = _blocked(run, sorted(promote - set(rebuild)))
     reports: list[QualityReport] = []
     promoted: list[date] = []
     blocked: set[date] = set()
     opened = resolved = 0
-    silver_of: dict[date, nw.DataFrame[Any]] = {}
-    hourly_of: dict[date, nw.DataFrame[Any]] = {}
+    silver_of: dict[date, Frame] = {}
+    hourly_of: dict[date, Frame] = {}
     with _WriteBehind() as writer:
         for day in sorted(set(rebuild) | promote):
             held = day in held_before
             if day in rebuild:
                 with run.stage("silver"):
-                    report, silver_of[day] = _silver_day(run, writer, day, bounds, units.shape[0])
+                    report, silver_of[day] = _silver_day(run, writer, day, bounds, registered)
                 reports.append(report)
                 held = not report.passed and not run.request.skip_quality
             if day in promote:
@@ -461,6 +474,7 @@ def _promote(
                 del silver_of[old]  # only today and yesterday's tail are ever needed
     _save_state(run, "gold", None, blocked)
     _save_state(run, "silver", current, set())
+    run.engine.release()
     return rebuild, reports, promoted, sorted(blocked), opened, resolved
 
 
@@ -470,16 +484,14 @@ def _silver_day(
     day: date,
     bounds: dict[str, tuple[float, float]],
     registered: int,
-) -> tuple[QualityReport, nw.DataFrame[Any]]:
+) -> tuple[QualityReport, Frame]:
     """Clean one event date from bronze; queue its silver partition and quality rows."""
     thresholds = run.config.thresholds
     lo, hi = day_bounds(day, lead=SILVER_HALO)
-    window = (
+    window = done(
         run.engine.read(
             lake.SENSOR_READINGS, (nw.col("timestamp") >= lo) & (nw.col("timestamp") < hi)
-        )
-        .select(*SILVER_INPUT)
-        .collect()
+        ).select(*SILVER_INPUT)
     )
     silver, counts = clean_day(window, day, bounds, thresholds.cleaning)
     writer.submit(run.engine.replace, lake.SENSOR_CLEANED, silver, {"date": [day]})
@@ -500,18 +512,18 @@ def _blocked(run: _Run, days: list[date]) -> set[date]:
         return set()
     critical = run.engine.read(
         lake.QUALITY_METRICS, (nw.col("severity") == "critical") & nw.col("date").is_in(days)
-    ).collect()
-    return set(critical.get_column("date").to_list())
+    )
+    return set(values(critical, "date"))
 
 
 def _gold_day(
     run: _Run,
     writer: _WriteBehind,
     day: date,
-    units: nw.DataFrame[Any],
-    hourly_of: dict[date, nw.DataFrame[Any]],
-    silver_of: dict[date, nw.DataFrame[Any]],
-) -> tuple[int, int, dict[date, nw.DataFrame[Any]]]:
+    units: Frame,
+    hourly_of: dict[date, Frame],
+    silver_of: dict[date, Frame],
+) -> tuple[int, int, dict[date, Frame]]:
     """Hourly, daily, alerts and fleet health for one date; returns alerts opened and resolved
     that day, and the day's hourly rows for the next day to look back on.
 
@@ -525,9 +537,9 @@ def _gold_day(
     for d, lo in ((before, look_from), (day, start)):
         part = silver_of.get(d)
         if part is None:
-            part = run.engine.read(lake.SENSOR_CLEANED, nw.col("date") == d).collect()
+            part = done(run.engine.read(lake.SENSOR_CLEANED, nw.col("date") == d))
         parts.append(part.filter(nw.col("timestamp") >= lo) if d == before else part)
-    silver = nw.concat(parts)
+    silver = nw.concat(same_kind(parts))
     # The hourly rows of the days the trends look back on (rebuilt ones are in memory).
     trend_window = timedelta(hours=cfg.thresholds.trends.window_hours)
     days_back = [day - timedelta(days=k) for k in range(_days_in(trend_window), 0, -1)]
@@ -536,12 +548,14 @@ def _gold_day(
     earlier = [
         hourly_of.get(d)
         if d in hourly_of
-        else run.engine.read(lake.HOURLY_AGGREGATES, nw.col("date") == d)
-        .collect()
-        .sort("compressor_id", "hour")
+        else done(
+            run.engine.read(lake.HOURLY_AGGREGATES, nw.col("date") == d).sort(
+                "compressor_id", "hour"
+            )
+        )
         for d in days_back
     ]
-    prior = nw.concat([h.select(gold.HOURLY_STAT_COLUMNS) for h in earlier])
+    prior = nw.concat(same_kind([h.select(gold.HOURLY_STAT_COLUMNS) for h in earlier]))
     stats = gold.hourly_stats(parts[1])
     yesterday = prior.filter(nw.col("hour") >= start - timedelta(days=1))
     baselines = _baselines(run, units, stats, yesterday)
@@ -567,11 +581,15 @@ def _gold_day(
     readings = alert_rules.evaluate_readings(silver, limits, rules, watch=carried_limits)
     carried_trends = carried.filter(is_trend)
     trends = alert_rules.evaluate_trends(hourly, cfg.thresholds.trends, watch=carried_trends)
-    alerts = nw.concat(
-        [
-            alert_rules.alert_episodes(readings, carried_limits, units, rules, day),
-            alert_rules.alert_episodes(trends, carried_trends, units, rules, day),
-        ]
+    alerts = done(
+        nw.concat(
+            same_kind(
+                [
+                    alert_rules.alert_episodes(readings, carried_limits, units, rules, day),
+                    alert_rules.alert_episodes(trends, carried_trends, units, rules, day),
+                ]
+            )
+        )
     )
     # Alerts that opened this day are replaced as a whole (none linger from an earlier,
     # incomplete version of the day); earlier alerts it continues or resolves are merged.
@@ -581,18 +599,19 @@ def _gold_day(
         lake.ALERT_HISTORY, new, {"date": [day], "alert_type": alert_rules.RULE_TYPES}
     )
     earlier = alerts.filter(nw.col("opened_at") < start)
-    if earlier.shape[0]:
+    if height(earlier):
         run.engine.merge(lake.ALERT_HISTORY, earlier)
     resolved_at = nw.col("resolved_at")
     resolved = alerts.filter(~resolved_at.is_null() & (resolved_at >= start) & (resolved_at < end))
     health = gold.fleet_health(daily, units, new, day)
     writer.submit(run.engine.replace, lake.FLEET_HEALTH, health, {"date": [day]})
-    run.rows["gold_hourly"] += hourly.shape[0]
-    run.rows["gold_daily"] += daily.shape[0]
-    log.info("gold %s: %d hourly rows, %d alerts opened", day, hourly.shape[0], new.shape[0])
+    hours, opened = height(hourly), height(new)
+    run.rows["gold_hourly"] += hours
+    run.rows["gold_daily"] += height(daily)
+    log.info("gold %s: %d hourly rows, %d alerts opened", day, hours, opened)
     oldest_needed = day - timedelta(days=_days_in(trend_window) - 1)  # by tomorrow's trends
     kept = {d: h for d, h in hourly_of.items() if d >= oldest_needed}
-    return new.shape[0], resolved.shape[0], {**kept, day: hourly}
+    return opened, height(resolved), {**kept, day: hourly}
 
 
 def _days_in(window: timedelta) -> int:
@@ -600,30 +619,30 @@ def _days_in(window: timedelta) -> int:
     return -(-window // timedelta(days=1))
 
 
-def _baselines(
-    run: _Run, units: nw.DataFrame[Any], stats: nw.DataFrame[Any], previous: nw.DataFrame[Any]
-) -> nw.DataFrame[Any]:
+def _baselines(run: _Run, units: Frame, stats: Frame, previous: Frame) -> Frame:
     """Known baselines, plus any learned now (from the previous day's hourly rows and this
     day's) for units that have none."""
-    known = run.engine.read(lake.UNIT_BASELINES).collect()
-    hourly = nw.concat([previous.select(stats.columns), stats]) if previous.shape[0] else stats
-    if not hourly.shape[0]:
+    known = done(run.engine.read(lake.UNIT_BASELINES))
+    hourly = (
+        nw.concat(same_kind([previous.select(stats.columns), stats])) if height(previous) else stats
+    )
+    if not height(hourly):
         return known
-    window_start = hourly.get_column("hour").min()
+    window_start = first_row(hourly.select(nw.col("hour").min()))["hour"]
     # A baseline learned from hours that are being rebuilt now is learned again, so late
     # readings reach it and the result does not depend on how the data arrived.
     settled = known.filter(nw.col("established_to") <= window_start)
     todo = units.select("compressor_id").join(settled, on="compressor_id", how="anti")
-    if not todo.shape[0]:
+    if not height(todo):
         return known
     fresh = gold.learn_baselines(
         hourly.join(todo, on="compressor_id", how="inner"), settled, run.config.thresholds.baseline
     )
-    if not fresh.shape[0]:
+    if not height(fresh):
         return known
     run.engine.merge(lake.UNIT_BASELINES, fresh)
     kept = known.join(fresh.select("compressor_id").unique(), on="compressor_id", how="anti")
-    return nw.concat([kept, fresh.select(known.columns)])
+    return done(nw.concat(same_kind([kept, fresh.select(known.columns)])))
 
 
 # ---------------------------------------------------------------------------- ML
@@ -699,12 +718,12 @@ def _export(
 
 def _open_alerts(run: _Run) -> int:
     history = run.engine.read(lake.ALERT_HISTORY, nw.col("state") == "open")
-    return int(history.select(nw.len()).collect().item())
+    return height(history)
 
 
 def _latest_fleet_health(run: _Run) -> list[dict[str, Any]]:
-    health = run.engine.read(lake.FLEET_HEALTH).collect()
-    if not health.shape[0]:
+    health = run.engine.read(lake.FLEET_HEALTH)
+    latest = first_row(health.select(nw.col("date").max()))["date"] if height(health) else None
+    if latest is None:
         return []
-    latest = health.get_column("date").max()
-    return health.filter(nw.col("date") == latest).sort("basin").rows(named=True)
+    return rows(health.filter(nw.col("date") == latest).sort("basin"))

@@ -16,7 +16,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from altaviz.lake.catalog import TABLES
-from tests.conftest import read_table, run_lake
+from tests.conftest import read_table, run_lake, write_bad_batch
 
 # Columns that record *when* a run happened, not what the data says.
 RUN_COLUMNS = {"ingested_at", "run_id"}
@@ -130,36 +130,7 @@ def test_day_by_day_arrival_equals_one_run(small_fleet, small_lake, tmp_path):
 def test_bad_records_go_to_dead_letter_and_counts_reconcile(small_fleet, tmp_path):
     source = tmp_path / "landing"
     shutil.copytree(small_fleet, source, copy_function=shutil.copy2)
-    good = pl.read_parquet(next((source / "telemetry").glob("date=*/*.parquet"))).head(6)
-    ts = good["timestamp"]
-    bad = pl.DataFrame(
-        {
-            "timestamp": [
-                str(ts[0]),
-                str(ts[1]),
-                None,
-                "1969-07-20 20:17:00+00:00",
-                "2100-01-01 00:00:00+00:00",
-                str(ts[2]),
-                str(ts[3]),
-                "not a time",
-            ],
-            "compressor_id": [
-                "COMP-9999",
-                "PUMP-12",
-                "COMP-0001",
-                "COMP-0001",
-                "COMP-0001",
-                "COMP-0001",
-                None,
-                "COMP-0002",
-            ],
-            "vibration_mms": ["3.1", "3.2", "3.3", "3.4", "3.5", "abc", "3.6", "3.7"],
-            "received_at": [good["received_at"][0]] * 8,
-        }
-    )
-    folder = source / "telemetry" / f"date={good['received_at'][0].date()}"
-    pq.write_table(bad.to_arrow(), folder / "late-batch.parquet")
+    folder = write_bad_batch(source).parent
     lake = tmp_path / "lake"
     summary = run_lake(source, lake)
     letters = read_table(lake, "dead_letter")

@@ -11,7 +11,7 @@ import pytest
 
 from altaviz.config import load_config
 from altaviz.engines import Txn, get_engine
-from altaviz.engines.polars_engine import sql_in
+from altaviz.engines.delta_log import sql_in
 from altaviz.lake.catalog import ALERT_HISTORY, QUALITY_METRICS, SENSOR_CLEANED, TABLES, table
 from altaviz.lake.location import lake_location, onelake_storage_options
 from altaviz.settings import Settings

@@ -271,10 +271,16 @@ def test_job_arguments_are_commands_the_cli_has():
     from altaviz.cli import app
 
     commands = get_command(app).commands  # type: ignore[attr-defined]
+    fabric = (TERRAFORM / "modules" / "fabric" / "main.tf").read_text()
+    # The job definitions append these to each job's arguments.
+    assert '["--engine", "spark", "--source", local.landing_mount]' in fabric
     for job in load_config().platform.schedule.values():
         command = commands[job.args[0]]
         options = {o for p in command.params for o in p.opts}
-        assert set(job.args[1:]) <= options, job.args
+        assert {*job.args[1:], "--engine", "--source"} <= options, job.args
+    from altaviz.engines import ENGINES
+
+    assert "spark" in ENGINES
 
 
 def test_the_job_entry_point_maps_settings_and_runs_the_cli(monkeypatch, capsys):

@@ -117,7 +117,7 @@ class LakehouseData:
         check_id(compressor_id, self.config)
         rows = (
             self.engine.read(lake.COMPRESSOR_METADATA, nw.col("compressor_id") == compressor_id)
-            .collect()
+            .collect("polars")
             .rows(named=True)
         )
         if not rows:
@@ -129,7 +129,7 @@ class LakehouseData:
         return (
             self.engine.read(lake.HOURLY_AGGREGATES, nw.col("compressor_id") == compressor_id)
             .select(nw.col("hour").max())
-            .collect()
+            .collect("polars")
             .item()
         )
 
@@ -137,12 +137,12 @@ class LakehouseData:
         unit = self._registered(compressor_id)
         stations = (
             self.engine.read(lake.STATIONS, nw.col("station_id") == unit["station_id"])
-            .collect()
+            .collect("polars")
             .rows(named=True)
         )
         baseline = (
             self.engine.read(lake.UNIT_BASELINES, nw.col("compressor_id") == compressor_id)
-            .collect()
+            .collect("polars")
             .rows(named=True)
         )
         return compressor_record(unit, stations, baseline)
@@ -163,7 +163,7 @@ class LakehouseData:
             .filter(nw.col("hour") >= since)
             .select(columns)
             .sort("hour")
-            .collect()
+            .collect("polars")
             .rows(named=True)
         )
 
@@ -178,7 +178,7 @@ class LakehouseData:
             .filter((nw.col("opened_at") >= since) | (nw.col("state") == "open"))
             .select(*ALERT_COLUMNS)
             .sort("opened_at", "alert_id", descending=[True, False])
-            .collect()
+            .collect("polars")
             .rows(named=True)
         )
 
@@ -199,7 +199,7 @@ class LakehouseData:
             .filter(nw.col("hour") >= since)
             .drop("run_id", "date")
             .sort("hour", descending=True)
-            .collect()
+            .collect("polars")
             .rows(named=True)
         )
 
@@ -209,7 +209,7 @@ class LakehouseData:
             self.engine.read(lake.MAINTENANCE_EVENTS, nw.col("compressor_id") == compressor_id)
             .sort("started_at", "event_id", descending=[True, False])
             .head(limit)
-            .collect()
+            .collect("polars")
             .rows(named=True)
         )
 

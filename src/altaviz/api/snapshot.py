@@ -84,7 +84,7 @@ class LakehouseSource:
         }
 
     def _read(self, spec: lake.TableSpec, where: nw.Expr | None = None) -> pl.DataFrame:
-        return nw.to_native(self.engine.read(spec, where).collect())
+        return nw.to_native(self.engine.read(spec, where).collect("polars"))
 
 
 class PostgresSource:

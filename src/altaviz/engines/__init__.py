@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from altaviz.engines.base import Engine, Txn, WriteResult
+from altaviz.engines.base import Engine, EngineError, Txn, WriteResult
 from altaviz.lake.location import LakeLocation
 
-ENGINES = ("polars",)
+ENGINES = ("polars", "spark")
 
 
 def get_engine(name: str, location: LakeLocation) -> Engine:
@@ -14,7 +14,11 @@ def get_engine(name: str, location: LakeLocation) -> Engine:
         from altaviz.engines.polars_engine import PolarsEngine
 
         return PolarsEngine(location)
+    if name == "spark":
+        from altaviz.engines.spark_engine import SparkEngine
+
+        return SparkEngine(location)
     raise ValueError(f"unknown engine {name!r}; available: {', '.join(ENGINES)}")
 
 
-__all__ = ["ENGINES", "Engine", "Txn", "WriteResult", "get_engine"]
+__all__ = ["ENGINES", "Engine", "EngineError", "Txn", "WriteResult", "get_engine"]

@@ -18,6 +18,10 @@ from altaviz.lake.catalog import TableSpec
 Frame = nw.LazyFrame[Any] | nw.DataFrame[Any]
 
 
+class EngineError(RuntimeError):
+    """An engine cannot start or cannot do what was asked; the message says why."""
+
+
 @dataclass(frozen=True)
 class Txn:
     """A Delta application transaction: ``app_id`` reached ``version`` in this commit."""
@@ -33,6 +37,8 @@ class WriteResult:
 
 class Engine(Protocol):
     name: str
+    one_txn_per_commit: bool
+    """True when a commit can record only one application transaction (Delta on Spark)."""
 
     def uri(self, spec: TableSpec) -> str:
         """Where the table lives."""
@@ -114,3 +120,7 @@ class Engine(Protocol):
     def vacuum(self, spec: TableSpec, retention_hours: int, dry_run: bool = False) -> list[str]: ...
 
     def history(self, spec: TableSpec, limit: int | None = None) -> list[dict[str, Any]]: ...
+
+    def release(self) -> None:
+        """Drop what the engine cached for the frames of a run (nothing to do on Polars)."""
+        ...

@@ -6,7 +6,6 @@ This is the only module that knows about Polars I/O and ``deltalake``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date
 from functools import cache
 from typing import Any
 
@@ -16,16 +15,14 @@ import pyarrow as pa
 from deltalake import (
     ColumnProperties,
     CommitProperties,
-    DeltaTable,
     Transaction,
     WriterProperties,
     write_deltalake,
 )
-from deltalake.exceptions import TableNotFoundError
 
 from altaviz.engines.base import Frame, Txn, WriteResult
+from altaviz.engines.delta_log import DeltaLogMetadata, sql_in
 from altaviz.lake.catalog import TableSpec
-from altaviz.lake.location import LakeLocation
 
 
 @cache
@@ -34,17 +31,15 @@ def writer_properties(spec: TableSpec) -> WriterProperties:
 
     - row groups of 128k rows: twice as fast to write as the default, and finer statistics
       let time-filtered reads skip more of each file;
-    - dictionaries only for text columns, byte-stream-split for floats, zstd: 25 % faster to
-      write than the defaults and 10 % smaller (readable by parquet-mr >= 1.12, so by Spark).
+    - dictionaries only for text columns, zstd: faster to write than the defaults.
+    - Floats stay PLAIN: byte-stream-split would be 10 % smaller, but Spark's vectorized
+      Parquet reader (Spark 4.2, and so Fabric's) cannot read it, and every Delta reader must.
     """
-    columns = {}
-    for column in spec.schema.columns:
-        if column.type == "float64":
-            columns[column.name] = ColumnProperties(
-                dictionary_enabled=False, encoding="BYTE_STREAM_SPLIT"
-            )
-        elif column.type in ("string", "date", "bool"):
-            columns[column.name] = ColumnProperties(dictionary_enabled=True)
+    columns = {
+        column.name: ColumnProperties(dictionary_enabled=True)
+        for column in spec.schema.columns
+        if column.type in ("string", "date", "bool")
+    }
     return WriterProperties(
         max_row_group_size=131_072,
         compression="ZSTD",
@@ -64,7 +59,7 @@ _POLARS_TYPES: dict[str, Any] = {
 }
 
 
-class PolarsEngine:
+class PolarsEngine(DeltaLogMetadata):
     """Reads and writes the lakehouse with Polars and delta-rs.
 
     >>> from altaviz.lake.location import LakeLocation
@@ -74,28 +69,9 @@ class PolarsEngine:
     """
 
     name = "polars"
-
-    def __init__(self, location: LakeLocation) -> None:
-        self.location = location
-        self._options = dict(location.storage_options) or None
+    one_txn_per_commit = False
 
     # ------------------------------------------------------------------ reading
-
-    def uri(self, spec: TableSpec) -> str:
-        return self.location.table_uri(spec.layer, spec.name)
-
-    def _table(self, spec: TableSpec, version: int | None = None) -> DeltaTable | None:
-        try:
-            return DeltaTable(self.uri(spec), version=version, storage_options=self._options)
-        except TableNotFoundError:
-            return None
-
-    def exists(self, spec: TableSpec) -> bool:
-        return DeltaTable.is_deltatable(self.uri(spec), storage_options=self._options)
-
-    def version(self, spec: TableSpec) -> int | None:
-        table = self._table(spec)
-        return None if table is None else table.version()
 
     def read(self, spec: TableSpec, where: nw.Expr | None = None) -> nw.LazyFrame[Any]:
         if not self.exists(spec):
@@ -103,18 +79,6 @@ class PolarsEngine:
         else:
             frame = nw.from_native(pl.scan_delta(self.uri(spec), storage_options=self._options))
         return frame if where is None else frame.filter(where)
-
-    def _added_files(
-        self, spec: TableSpec, since_version: int | None
-    ) -> tuple[DeltaTable | None, set[str]]:
-        current = self._table(spec)
-        if current is None:
-            return None, set()
-        now = set(current.file_uris())
-        if since_version is None:
-            return current, now
-        before = self._table(spec, since_version)
-        return current, now - (set(before.file_uris()) if before else set())
 
     def read_added(self, spec: TableSpec, since_version: int | None) -> nw.LazyFrame[Any]:
         _, files = self._added_files(spec, since_version)
@@ -124,40 +88,6 @@ class PolarsEngine:
             sorted(files), hive_partitioning=False, storage_options=self._options
         )
         return nw.from_native(frame)
-
-    def added_partitions(self, spec: TableSpec, since_version: int | None) -> set[date]:
-        table, files = self._added_files(spec, since_version)
-        if table is None or not files or not spec.partition_by:
-            return set()
-        key = spec.partition_by[0]
-        actions = pl.DataFrame(table.get_add_actions(flatten=True))  # Arrow C stream
-        prefix = self.uri(spec).rstrip("/") + "/"
-        relative = sorted(f.removeprefix(prefix) for f in files)
-        values = actions.filter(pl.col("path").is_in(relative)).get_column(f"partition.{key}")
-        return {date.fromisoformat(v) if isinstance(v, str) else v for v in values.unique() if v}
-
-    def column_max(self, spec: TableSpec, column: str) -> Any | None:
-        """The largest value of ``column``, from the files' statistics (no data read)."""
-        table = self._table(spec)
-        if table is None:
-            return None
-        actions = pl.DataFrame(table.get_add_actions(flatten=True))
-        if f"max.{column}" not in actions.columns or not actions.height:
-            return None
-        return actions.get_column(f"max.{column}").max()
-
-    def txn_version(self, spec: TableSpec, app_id: str) -> int | None:
-        table = self._table(spec)
-        return None if table is None else table.transaction_version(app_id)
-
-    def txn_versions(self, spec: TableSpec, app_ids: Sequence[str]) -> dict[str, int | None]:
-        """Application-transaction versions of many app ids, reading the table once."""
-        table = self._table(spec)
-        return {a: (None if table is None else table.transaction_version(a)) for a in app_ids}
-
-    def partition_values(self, spec: TableSpec) -> set[date]:
-        """Every value of the table's first partition column."""
-        return self.added_partitions(spec, None)
 
     # ------------------------------------------------------------------ landing files
 
@@ -328,6 +258,9 @@ class PolarsEngine:
         table = self._table(spec)
         return [] if table is None else table.history(limit)
 
+    def release(self) -> None:
+        """Nothing is cached beyond the frames Python holds."""
+
 
 def _schema(spec: TableSpec) -> dict[str, Any]:
     return {c.name: _POLARS_TYPES[c.type] for c in spec.schema.columns}
@@ -341,18 +274,3 @@ def empty(spec: TableSpec) -> pl.DataFrame:
 
 def data_frame(table: pa.Table) -> nw.DataFrame[Any]:
     return nw.from_native(pl.from_arrow(table))  # type: ignore[arg-type]
-
-
-def sql_in(partitions: Mapping[str, Sequence[Any]]) -> str:
-    """A Delta SQL predicate selecting the given partition values.
-
-    >>> sql_in({"date": [date(2026, 3, 1), date(2026, 3, 2)]})
-    "date IN ('2026-03-01', '2026-03-02')"
-    """
-    clauses = []
-    for column, values in partitions.items():
-        if not values:
-            raise ValueError(f"no values to replace for partition column {column!r}")
-        quoted = ", ".join("'" + str(v).replace("'", "''") + "'" for v in values)
-        clauses.append(f"{column} IN ({quoted})")
-    return " AND ".join(clauses)

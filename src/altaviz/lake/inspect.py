@@ -17,7 +17,7 @@ def quality_report_rows(
     engine: Engine, day: date | None = None
 ) -> tuple[date, list[dict[str, Any]]]:
     """The stored quality checks of ``day`` (default: the latest date with a report)."""
-    metrics = engine.read(lake.QUALITY_METRICS).collect()
+    metrics = engine.read(lake.QUALITY_METRICS).collect("polars")
     if not metrics.shape[0]:
         raise LookupError("no quality reports yet: run `altaviz pipeline` first")
     when = day or metrics.get_column("date").max()

@@ -62,12 +62,19 @@ class TableSchema:
         from pyspark.sql import types as T
 
         return T.StructType(
-            [T.StructField(c.name, getattr(T, _SPARK[c.type])(), c.nullable) for c in self.columns]
+            [T.StructField(c.name, spark_type(c.type), c.nullable) for c in self.columns]
         )
 
     def conform(self, table: pa.Table) -> pa.Table:
         """Select this schema's columns in order and cast them to its types."""
         return table.select(self.names).cast(self.arrow())
+
+
+def spark_type(kind: ColumnType) -> Any:
+    """The Spark SQL type of a column type."""
+    from pyspark.sql import types as T
+
+    return getattr(T, _SPARK[kind])()
 
 
 def columns(*spec: tuple[str, ColumnType] | Column) -> TableSchema:

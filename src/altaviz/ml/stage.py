@@ -34,6 +34,7 @@ from altaviz.ml.rul import remaining_useful_life
 from altaviz.ml.trends import robust_trends
 from altaviz.transforms import alerts as alert_rules
 from altaviz.transforms.days import dates_between, day_bounds
+from altaviz.transforms.frames import local
 from altaviz.transforms.limits import unit_limits
 
 log = logging.getLogger("altaviz.ml")
@@ -75,14 +76,14 @@ class _Fleet:
         units = (
             engine.read(lake.COMPRESSOR_METADATA)
             .select("compressor_id", "model", "station_id", "region", "basin", "cylinders")
-            .collect()
+            .collect("polars")
         )
-        baselines = engine.read(lake.UNIT_BASELINES).collect()
+        baselines = engine.read(lake.UNIT_BASELINES).collect("polars")
         checks = (
             engine.read(lake.MAINTENANCE_EVENTS)
             .filter(~nw.col("completed_at").is_null())
             .select("compressor_id", nw.col("completed_at").alias("checked_at"))
-            .collect()
+            .collect("polars")
         )
         return cls(units, unit_limits(units, baselines, cfg.thresholds), baselines, checks)
 
@@ -161,11 +162,11 @@ def training_features(engine: Engine, start: datetime, end: datetime) -> nw.Data
         engine.read(lake.UNIT_BASELINES)
         .group_by("compressor_id")
         .agg(nw.col("established_to").max().alias("_known_from"))
-        .collect()
+        .collect("polars")
     )
     rows = engine.read(
         lake.FEATURE_STORE, (nw.col("hour") >= start) & (nw.col("hour") < end)
-    ).collect()
+    ).collect("polars")
     return rows.join(known_from, on="compressor_id", how="inner").filter(
         nw.col("hour") >= nw.col("_known_from")
     )
@@ -183,7 +184,7 @@ def train(
     days on record, or the days before ``until`` - and register it (champion if there is
     none or ``promote``, else challenger)."""
     rules = cfg.models.anomaly
-    first = engine.read(lake.FEATURE_STORE).select(nw.col("hour").min()).collect().item()
+    first = engine.read(lake.FEATURE_STORE).select(nw.col("hour").min()).collect("polars").item()
     if first is None:
         raise MlError("the feature store is empty (run the pipeline first)")
     window = timedelta(days=rules.training_days)
@@ -223,7 +224,7 @@ def _hourly(engine: Engine, day: date, history: timedelta) -> nw.DataFrame[Any]:
     return (
         engine.read(lake.HOURLY_AGGREGATES, nw.col("date").is_in(dates_between(first.date(), day)))
         .filter((nw.col("hour") >= first) & (nw.col("hour") < end))
-        .collect()
+        .collect("polars")
         .sort("compressor_id", "hour")
     )
 
@@ -450,7 +451,7 @@ def _model_alerts(
         ]
     ).filter(~nw.col("level").is_null())
     # Only pairs that were abnormal today, or carry an open alert, can open or close one.
-    carried = carried_alerts(engine, start, alert_rules.MODEL_TYPES)
+    carried = local(carried_alerts(engine, start, alert_rules.MODEL_TYPES))
     pairs = nw.concat(
         [
             evaluations.filter(nw.col("level") >= 1).select(*alert_rules.PAIR),

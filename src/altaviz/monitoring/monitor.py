@@ -138,7 +138,7 @@ class PipelineMonitor:
             self.engine.read(lake.PIPELINE_RUNS, where)
             .sort("started_at", descending=True)
             .head(limit)
-            .collect()
+            .collect("polars")
             .rows(named=True)
         )
         return [RunRecord.from_row(r) for r in rows]

@@ -60,7 +60,7 @@ def export(
         if by_date and not days:
             continue
         where = nw.col("date").is_in(days) if by_date else None
-        frame = engine.read(spec, where).collect()
+        frame = engine.read(spec, where).collect("polars")
         sent[spec.name] = upsert(conn, spec, frame, days if by_date else None)
     return sent
 

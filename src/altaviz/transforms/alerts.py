@@ -19,6 +19,7 @@ import narwhals as nw
 from altaviz.config.schema import AlertRules, TrendRules
 from altaviz.sensors import SENSORS
 from altaviz.transforms.days import day_bounds
+from altaviz.transforms.frames import Frame, done, same_kind
 from altaviz.transforms.limits import SEVERITY_RANK, crossed, level, rank, severity
 from altaviz.transforms.windows import trailing_mean
 
@@ -31,11 +32,11 @@ MODEL_TYPES = ("anomaly", "drift", "rul")
 
 
 def evaluate_readings(
-    silver: nw.DataFrame[Any],
-    limits: nw.DataFrame[Any],
+    silver: Frame,
+    limits: Frame,
     rules: AlertRules,
-    watch: nw.DataFrame[Any] | None = None,
-) -> nw.DataFrame[Any]:
+    watch: Frame | None = None,
+) -> Frame:
     """Long frame of judged readings: compressor_id, sensor, timestamp, value (the trailing
     mean), level (0 normal, 1 warning, 2 critical, -1 normal but inside the deadband next to
     a limit, which neither opens nor resolves an alert; null when not judged), limit_value
@@ -45,11 +46,13 @@ def evaluate_readings(
     alerts still open), are judged reading by reading; the rest cannot open or close alerts.
     """
     window = timedelta(minutes=rules.evaluation_window_minutes)
-    smooth = trailing_mean(
-        silver.select("compressor_id", "timestamp", *SENSORS),
-        SENSORS,
-        {"_avg": window},
-        rules.min_readings,
+    smooth = done(
+        trailing_mean(
+            silver.select("compressor_id", "timestamp", *SENSORS),
+            SENSORS,
+            {"_avg": window},
+            rules.min_readings,
+        )
     )
     extremes = smooth.group_by("compressor_id").agg(
         *(nw.col(f"{s}_avg").max().alias(f"{s}_avg") for s in SENSORS),
@@ -66,7 +69,7 @@ def evaluate_readings(
     suspects = extremes.join(limits, on="compressor_id", how="inner").filter(crossed_any)
     units = suspects.select("compressor_id")
     if watch is not None:
-        units = nw.concat([units, watch.select("compressor_id")]).unique()
+        units = nw.concat(same_kind([units, watch.select("compressor_id")])).unique()
     judged = (
         smooth.join(units, on="compressor_id", how="inner")
         .join(limits, on="compressor_id", how="left")
@@ -85,12 +88,10 @@ def evaluate_readings(
         )
         for s in SENSORS
     ]
-    return nw.concat(per_sensor).filter(~nw.col("level").is_null()).collect()
+    return done(nw.concat(per_sensor).filter(~nw.col("level").is_null()))
 
 
-def evaluate_trends(
-    hourly: nw.DataFrame[Any], trends: TrendRules, watch: nw.DataFrame[Any] | None = None
-) -> nw.DataFrame[Any]:
+def evaluate_trends(hourly: Frame, trends: TrendRules, watch: Frame | None = None) -> Frame:
     """Long frame of judged trends, one row per unit, sensor and hour (stamped at the hour's
     end, when its mean is known), in the shape of :func:`evaluate_readings`.
 
@@ -118,8 +119,26 @@ def evaluate_trends(
     judged = nw.concat(per_sensor).filter(~nw.col("level").is_null())
     pairs = judged.filter(nw.col("level") >= 1).select(*PAIR)
     if watch is not None:
-        pairs = nw.concat([pairs, watch.select(*PAIR)])
-    return judged.join(pairs.unique(), on=list(PAIR), how="inner")
+        pairs = nw.concat(same_kind([pairs, watch.select(*PAIR)]))
+    return done(judged.join(pairs.unique(), on=list(PAIR), how="inner"))
+
+
+def _compact_utc(moment: nw.Expr) -> nw.Expr:
+    """``YYYYMMDDTHHMMZ`` of a UTC timestamp, built from its parts: every backend's own
+    formatting differs on the literal ``T`` and ``Z``."""
+
+    def two(part: nw.Expr) -> nw.Expr:
+        return part.cast(nw.String).str.zfill(2)
+
+    return nw.concat_str(
+        moment.dt.year().cast(nw.String),
+        two(moment.dt.month()),
+        two(moment.dt.day()),
+        nw.lit("T"),
+        two(moment.dt.hour()),
+        two(moment.dt.minute()),
+        nw.lit("Z"),
+    )
 
 
 def _level(sensor: str, margin: float) -> nw.Expr:
@@ -149,12 +168,12 @@ def _crossed_limit(sensor: str, suffix: str = "") -> nw.Expr:
 
 
 def alert_episodes(
-    readings: nw.DataFrame[Any],
-    open_alerts: nw.DataFrame[Any],
-    units: nw.DataFrame[Any],
+    readings: Frame,
+    open_alerts: Frame,
+    units: Frame,
     rules: AlertRules,
     day: date,
-) -> nw.DataFrame[Any]:
+) -> Frame:
     """Alert rows (``alert_history`` schema) for episodes with evaluations on ``day``.
 
     ``readings`` come from :func:`evaluate_readings` over the day and its look-back.
@@ -275,16 +294,11 @@ def alert_episodes(
             .then(nw.col("_escalate_at"))
             .alias("escalated_at"),
         )
-        .collect()
     )
-    return _finish(alerts, units, rules)
+    return done(_finish(alerts, units, rules))
 
 
-def _finish(
-    alerts: nw.DataFrame[Any],
-    units: nw.DataFrame[Any],
-    rules: AlertRules,
-) -> nw.DataFrame[Any]:
+def _finish(alerts: Frame, units: Frame, rules: AlertRules) -> Frame:
     """IDs, state, aggregation cap, notification flag and message; the history's columns."""
     window = timedelta(minutes=rules.aggregation_window_minutes)
     stamped = alerts.with_columns(
@@ -294,7 +308,7 @@ def _finish(
             nw.col("sensor"),
             nw.when(nw.col("alert_type") == TREND).then(nw.lit("~trend")).otherwise(nw.lit("")),
             nw.lit("/"),
-            nw.col("opened_at").dt.to_string("%Y%m%dT%H%MZ"),
+            _compact_utc(nw.col("opened_at")),
         ).alias("alert_id")
     )
     # Aggregation: how many alerts of the same unit opened in the window up to this one.
@@ -382,8 +396,13 @@ def _finish(
         .otherwise(crossing)
     )
     return (
-        stamped.join(burst, on="alert_id", how="left")
-        .join(units.select("compressor_id", "station_id", "region"), on="compressor_id", how="left")
+        stamped.lazy()
+        .join(burst.lazy(), on="alert_id", how="left")
+        .join(
+            units.lazy().select("compressor_id", "station_id", "region"),
+            on="compressor_id",
+            how="left",
+        )
         .with_columns(
             state.alias("state"),
             nw.col("severity")

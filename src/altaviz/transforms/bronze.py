@@ -14,6 +14,7 @@ from typing import Any
 import narwhals as nw
 
 from altaviz.config.schema import CleaningRules
+from altaviz.transforms.frames import Frame, height
 
 REASON = "reason"
 
@@ -28,12 +29,12 @@ def compressor_id_pattern(prefix: str, min_digits: int) -> str:
 
 
 def rejection_reasons(
-    records: nw.DataFrame[Any],
-    known_ids: nw.DataFrame[Any],
+    records: Frame,
+    known_ids: Frame,
     rules: CleaningRules,
     id_pattern: str,
     arrived_fallback: datetime,
-) -> nw.DataFrame[Any]:
+) -> Frame:
     """``records`` with a ``reason`` column: null for a valid record, else why it is rejected.
 
     ``records`` carries the raw telemetry columns and ``type_error`` (a reason found while
@@ -49,7 +50,7 @@ def rejection_reasons(
         .with_columns(nw.col("compressor_id").str.contains(id_pattern).alias("_well_formed"))
     )
     bad_ids = ids.filter(nw.col("_registered").is_null() | ~nw.col("_well_formed"))
-    if bad_ids.shape[0]:
+    if height(bad_ids):
         flagged = nw.col("_bad").fill_null(False)
         with_fleet = (
             records.join(
@@ -82,7 +83,7 @@ def rejection_reasons(
         (nw.col("compressor_id").is_null(), nw.lit("missing compressor_id")),
         (
             ~nw.col("_well_formed"),
-            nw.lit("malformed compressor_id (expected ") + nw.lit(id_pattern) + nw.lit(")"),
+            nw.lit(f"malformed compressor_id (expected {id_pattern})"),
         ),
         (nw.col("_registered").is_null(), nw.lit("unknown compressor_id: not in the fleet")),
         (nw.col("timestamp").is_null(), nw.lit("missing timestamp")),

@@ -10,8 +10,9 @@ import narwhals as nw
 from altaviz.config.schema import BaselineRules
 from altaviz.sensors import SENSORS
 from altaviz.transforms.days import day_bounds
+from altaviz.transforms.frames import Frame, done, same_kind
 from altaviz.transforms.limits import DERIVED, LEVELS, status, worst_status
-from altaviz.transforms.windows import trailing_mean
+from altaviz.transforms.windows import trailing_mean, with_epoch_seconds
 
 ROLLING = ("vibration_mms", "discharge_temp_f", "discharge_pressure_psi")
 WINDOWS = {"1h": timedelta(hours=1), "4h": timedelta(hours=4), "24h": timedelta(hours=24)}
@@ -27,9 +28,9 @@ HOURLY_STAT_COLUMNS = (
 """The columns of :func:`hourly_stats`, in its order."""
 
 
-def hourly_stats(silver: nw.DataFrame[Any]) -> nw.DataFrame[Any]:
+def hourly_stats(silver: Frame) -> Frame:
     """Per unit and hour: mean, min, max and std of every sensor, and the reading count."""
-    return (
+    return done(
         silver.lazy()
         .with_columns(nw.col("timestamp").dt.truncate("1h").alias("hour"))
         .group_by("compressor_id", "hour")
@@ -41,25 +42,24 @@ def hourly_stats(silver: nw.DataFrame[Any]) -> nw.DataFrame[Any]:
             ),
             nw.len().cast(nw.Int32).alias("reading_count"),
         )
-        .collect()
     )
 
 
 def trend_per_day(
-    hours: nw.DataFrame[Any],
+    hours: Frame,
     origin: datetime,
     window: timedelta,
     min_hours: int,
     sensors: tuple[str, ...] = SENSORS,
-) -> nw.DataFrame[Any]:
+) -> Frame:
     """``{sensor}_trend_per_day``: the least-squares slope of each sensor's hourly means over
     the trailing ``window``, per day, as a fraction of the window's mean level (null for
     sensors not in ``sensors``).
 
     ``hours`` holds ``{sensor}_mean`` per (compressor_id, hour), time-ordered within each unit.
     """
-    x = (nw.col("hour") - origin).dt.total_seconds() / 3600.0
-    prepared = hours.select(
+    x = (nw.col("_hour_s") - origin.timestamp()) / 3600.0
+    prepared = with_epoch_seconds(hours, {"_hour_s": "hour"}).select(
         "compressor_id",
         "hour",
         *(
@@ -89,15 +89,15 @@ def trend_per_day(
 
 
 def hourly_aggregates(
-    stats: nw.DataFrame[Any],
-    previous: nw.DataFrame[Any],
-    units: nw.DataFrame[Any],
-    limits: nw.DataFrame[Any],
+    stats: Frame,
+    previous: Frame,
+    units: Frame,
+    limits: Frame,
     day: date,
     trend_window: timedelta = timedelta(hours=72),
     trend_min_hours: int = 48,
     trend_sensors: tuple[str, ...] = SENSORS,
-) -> nw.DataFrame[Any]:
+) -> Frame:
     """Gold hourly rows for ``day``.
 
     ``stats``: :func:`hourly_stats` of the day's readings. ``previous``: gold hourly rows of
@@ -108,7 +108,7 @@ def hourly_aggregates(
     start, _ = day_bounds(day)
     history = previous.filter(nw.col("hour") >= start - trend_window).select(stats.columns)
     # ``previous`` comes oldest day first, each day sorted: sorting today's hours suffices.
-    hours = nw.concat([history, stats.sort("compressor_id", "hour")])
+    hours = nw.concat(same_kind([history, stats.sort("compressor_id", "hour")]))
     # Windows look back over the history, but only today's hours are kept: everything
     # joined below is one row per unit and hour of the day.
     today = nw.col("hour") >= start
@@ -122,15 +122,16 @@ def hourly_aggregates(
     ).filter(today)
     trends = trend_per_day(hours, start, trend_window, trend_min_hours, trend_sensors)
     over: dict[str, Any] = {"order_by": "hour"}
-    prev_hour = nw.col("hour").shift(1).over("compressor_id", **over)
+    gap = nw.col("_hour_s") - nw.col("_hour_s").shift(1).over("compressor_id", **over)
     prev_temp = nw.col("discharge_temp_f_mean").shift(1).over("compressor_id", **over)
-    gap_hours = (nw.col("hour") - prev_hour).dt.total_seconds() / 3600.0
-    rate = nw.when((nw.col("hour") - prev_hour) <= MAX_RATE_GAP).then(
-        (nw.col("discharge_temp_f_mean") - prev_temp) / gap_hours
+    rate = nw.when(gap <= MAX_RATE_GAP.total_seconds()).then(
+        (nw.col("discharge_temp_f_mean") - prev_temp) / (gap / 3600.0)
     )
     rates = (
-        hours.lazy()
-        .filter(nw.col("hour") >= start - MAX_RATE_GAP)
+        with_epoch_seconds(
+            hours.filter(nw.col("hour") >= start - MAX_RATE_GAP), {"_hour_s": "hour"}
+        )
+        .lazy()
         .select("compressor_id", "hour", rate.alias("temp_rate_of_change_f_per_h"))
     )
     keys = ["compressor_id", "hour"]
@@ -161,7 +162,7 @@ def hourly_aggregates(
         "pressure_differential_status",
         "temp_rate_status",
     ]
-    return (
+    return done(
         facts.with_columns(*statuses, *derived)
         .with_columns(
             worst_status(*status_cols).alias("worst_status"),
@@ -170,14 +171,13 @@ def hourly_aggregates(
         )
         .drop(*limit_columns)
         .sort("compressor_id", "hour")
-        .collect()
     )
 
 
-def daily_aggregates(hourly: nw.DataFrame[Any], day: date) -> nw.DataFrame[Any]:
+def daily_aggregates(hourly: Frame, day: date) -> Frame:
     """One row per unit for ``day`` from its gold hourly rows."""
     weight = nw.col("reading_count")
-    return (
+    return done(
         hourly.lazy()
         .group_by("compressor_id")
         .agg(
@@ -209,13 +209,10 @@ def daily_aggregates(hourly: nw.DataFrame[Any], day: date) -> nw.DataFrame[Any]:
             nw.lit(day).alias("date"),
         )
         .sort("compressor_id")
-        .collect()
     )
 
 
-def fleet_health(
-    daily: nw.DataFrame[Any], units: nw.DataFrame[Any], alerts_opened: nw.DataFrame[Any], day: date
-) -> nw.DataFrame[Any]:
+def fleet_health(daily: Frame, units: Frame, alerts_opened: Frame, day: date) -> Frame:
     """Per basin: registered and reporting units, units by worst status, alerts, availability.
 
     ``health_score`` is 100 x (1 - (warning units / 2 + critical units) / reporting units).
@@ -250,7 +247,7 @@ def fleet_health(
             "alerts_opened",
         )
     }
-    return (
+    return done(
         registered.join(reporting, on="basin", how="left")
         .join(opened, on="basin", how="left")
         .with_columns(
@@ -275,9 +272,7 @@ def fleet_health(
     )
 
 
-def learn_baselines(
-    hourly: nw.DataFrame[Any], known: nw.DataFrame[Any], rules: BaselineRules
-) -> nw.DataFrame[Any]:
+def learn_baselines(hourly: Frame, known: Frame, rules: BaselineRules) -> Frame:
     """Healthy bands for units that have none yet: p05/p50/p95 of each sensor's hourly means
     over the unit's first ``rules.hours`` well-covered hours. Units with fewer are skipped."""
     fresh = (
@@ -302,4 +297,4 @@ def learn_baselines(
         .with_columns(nw.lit(s).alias("sensor"))
         for s in SENSORS
     ]
-    return nw.concat(bands).sort("compressor_id", "sensor")
+    return done(nw.concat(bands).sort("compressor_id", "sensor"))

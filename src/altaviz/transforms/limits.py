@@ -15,6 +15,7 @@ import narwhals as nw
 
 from altaviz.config.schema import ThresholdsConfig
 from altaviz.sensors import SENSORS, DerivedName
+from altaviz.transforms.frames import Frame, done, values
 
 LEVELS = ("warning_high", "critical_high", "warning_low", "critical_low")
 SEVERITY_RANK = {"normal": 0, "warning": 1, "critical": 2}
@@ -32,18 +33,13 @@ def model_limits(thresholds: ThresholdsConfig, models: list[str]) -> dict[str, l
     return data
 
 
-def unit_limits(
-    units: nw.DataFrame[Any], baselines: nw.DataFrame[Any], thresholds: ThresholdsConfig
-) -> nw.DataFrame[Any]:
+def unit_limits(units: Frame, baselines: Frame, thresholds: ThresholdsConfig) -> Frame:
     """One row per unit: ``{sensor}__{level}`` effective limits and ``{sensor}__{level}__kind``.
 
     ``units`` has ``compressor_id`` and ``model``; ``baselines`` is ``unit_baselines``.
     """
-    models = sorted({m for m in units.get_column("model").to_list() if m is not None})
-    absolute = nw.from_dict(
-        model_limits(thresholds, models),
-        backend=units.implementation,
-    )
+    models = sorted({m for m in values(units.select("model").unique(), "model") if m is not None})
+    absolute = _frame_like(units, model_limits(thresholds, models))
     frame = units.select("compressor_id", "model").join(absolute, on="model", how="left")
     for s in SENSORS:
         band = baselines.filter(nw.col("sensor") == s).select(
@@ -76,12 +72,32 @@ def unit_limits(
                 tighter.alias(f"{s}__{level}"),
                 _kind(f"{s}__{level}", absolute_col, float_limit),
             ]
-    return frame.with_columns(*exprs).select(
-        "compressor_id",
-        *(f"{s}__{level}" for s in SENSORS for level in LEVELS),
-        *(f"{s}__{level}__kind" for s in SENSORS for level in LEVELS),
-        *(f"{d}__{level}" for d in DERIVED for level in LEVELS),
+    return done(
+        frame.with_columns(*exprs).select(
+            "compressor_id",
+            *(f"{s}__{level}" for s in SENSORS for level in LEVELS),
+            *(f"{s}__{level}__kind" for s in SENSORS for level in LEVELS),
+            *(f"{d}__{level}" for d in DERIVED for level in LEVELS),
+        )
     )
+
+
+def _frame_like(like: Frame, data: dict[str, list[Any]]) -> Frame:
+    """A small frame of ``data`` on ``like``'s backend, to join with it."""
+    if like.implementation.is_pyspark():
+        from pyspark.sql import types as T
+
+        text = {"model"}
+        schema = T.StructType(
+            [T.StructField(c, T.StringType() if c in text else T.DoubleType()) for c in data]
+        )
+        rows = [
+            tuple(v if c in text or v is None else float(v) for c, v in zip(data, row, strict=True))
+            for row in zip(*data.values(), strict=True)
+        ]
+        return nw.from_native(nw.to_native(like).sparkSession.createDataFrame(rows, schema))
+    frame = nw.from_dict(data, backend=like.implementation)
+    return frame.lazy() if isinstance(like, nw.LazyFrame) else frame
 
 
 def _kind(name: str, absolute: nw.Expr, floating: nw.Expr | None = None) -> nw.Expr:

@@ -16,7 +16,9 @@ import narwhals as nw
 
 from altaviz.config.schema import QualityRules
 from altaviz.transforms.days import day_bounds
+from altaviz.transforms.frames import Frame, done, first_row, height
 from altaviz.transforms.silver import CleaningCounts
+from altaviz.transforms.windows import with_epoch_seconds
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,7 @@ def _above(
 
 
 def quality_report(
-    silver: nw.DataFrame[Any],
+    silver: Frame,
     counts: CleaningCounts,
     registered_units: int,
     rules: QualityRules,
@@ -85,35 +87,40 @@ def quality_report(
     """Checks for one day of silver rows (``silver`` holds exactly that day)."""
     late_after = rules.late_arrivals.late_after_minutes
     _, day_end = day_bounds(day)
-    stats = silver.select(
-        nw.col("compressor_id").n_unique().alias("units"),
-        nw.len().alias("rows"),
-        # The data's own clock: the latest arrival, but never past the day's end.
-        nw.min_horizontal(nw.col("received_at").max(), nw.lit(day_end)).alias("clock"),
-        *((~nw.col(s).is_null()).mean().alias(f"complete_{s}") for s in critical_sensors),
-        (nw.col("discharge_pressure_psi") > nw.col("suction_pressure_psi"))
-        .mean()
-        .alias("pressure_ok"),
-        ((nw.col("received_at") - nw.col("timestamp")).dt.total_seconds() > late_after * 60)
-        .mean()
-        .alias("late"),
-    ).rows(named=True)[0]
-    per_unit = silver.group_by("compressor_id").agg(
-        nw.len().alias("n"), nw.col("timestamp").max().alias("newest")
-    )
-    freshness = None
-    if per_unit.shape[0] and stats["clock"] is not None:
-        lag = per_unit.select(
-            ((nw.lit(stats["clock"]) - nw.col("newest")).dt.total_seconds() / 60.0)
-            .median()
-            .alias("lag")
+    timed = with_epoch_seconds(silver, {"_t": "timestamp", "_r": "received_at"})
+    stats = first_row(
+        timed.select(
+            nw.col("compressor_id").n_unique().alias("units"),
+            nw.len().alias("rows"),
+            # The data's own clock: the latest arrival, but never past the day's end.
+            nw.min_horizontal(nw.col("received_at").max(), nw.lit(day_end)).alias("clock"),
+            *(
+                (~nw.col(s).is_null()).cast(nw.Float64).mean().alias(f"complete_{s}")
+                for s in critical_sensors
+            ),
+            (nw.col("discharge_pressure_psi") > nw.col("suction_pressure_psi"))
+            .cast(nw.Float64)
+            .mean()
+            .alias("pressure_ok"),
+            ((nw.col("_r") - nw.col("_t")) > late_after * 60).cast(nw.Float64).mean().alias("late"),
         )
-        freshness = float(lag.item())
+    )
+    per_unit = done(
+        timed.group_by("compressor_id").agg(nw.len().alias("n"), nw.col("_t").max().alias("newest"))
+    )
+    units = height(per_unit)
+    freshness = None
+    if units and stats["clock"] is not None:
+        clock = stats["clock"].timestamp()
+        lag = first_row(per_unit.select(((clock - nw.col("newest")) / 60.0).median().alias("lag")))
+        freshness = float(lag["lag"])
     volume = None
-    if per_unit.shape[0]:
-        v = per_unit.select(
-            nw.col("n").quantile(0.05, "linear").alias("p05"), nw.col("n").mean().alias("avg")
-        ).rows(named=True)[0]
+    if units:
+        v = first_row(
+            per_unit.select(
+                nw.col("n").quantile(0.05, "linear").alias("p05"), nw.col("n").mean().alias("avg")
+            )
+        )
         volume = float(v["p05"] / v["avg"]) if v["avg"] else None
     completeness = {s: stats[f"complete_{s}"] for s in critical_sensors}
     worst_sensor = min(

@@ -17,6 +17,7 @@ import narwhals as nw
 from altaviz.config.schema import CleaningRules
 from altaviz.sensors import SENSOR_INDEX, SENSORS
 from altaviz.transforms.days import day_bounds
+from altaviz.transforms.frames import Frame, done, first_row, height
 from altaviz.transforms.windows import latest_per_key, trailing_trimmed_mean
 
 KEYS = ("compressor_id", "timestamp")
@@ -36,17 +37,17 @@ class CleaningCounts:
 
 
 def clean_day(
-    bronze: nw.DataFrame[Any],
+    bronze: Frame,
     day: date,
     bounds: dict[str, tuple[float, float]],
     rules: CleaningRules,
-) -> tuple[nw.DataFrame[Any], CleaningCounts]:
+) -> tuple[Frame, CleaningCounts]:
     """Silver rows for ``day`` from bronze rows of the day and its leading halo."""
     start, end = day_bounds(day)
     in_day = (nw.col("timestamp") >= start) & (nw.col("timestamp") < end)
-    rows_in = int(bronze.filter(in_day).shape[0])
-    deduped = deduplicate(bronze)
-    duplicates = rows_in - int(deduped.filter(in_day).shape[0])
+    rows_in = height(bronze.filter(in_day))
+    deduped = done(deduplicate(bronze))
+    duplicates = rows_in - height(deduped.filter(in_day))
 
     checked = null_out_of_bounds(deduped, bounds)
     spiked = null_spikes(checked, rules, in_day)
@@ -54,8 +55,7 @@ def clean_day(
     all_null = nw.all_horizontal(
         *(nw.col(s).is_null() for s in rules.critical_sensors), ignore_nulls=False
     )
-    kept = today.filter(~all_null)
-    silver = kept.select(
+    silver = today.filter(~all_null).select(
         "timestamp",
         "compressor_id",
         *SENSORS,
@@ -63,29 +63,29 @@ def clean_day(
         nw.col("spike_mask").cast(nw.Int32),
         nw.col("bounds_mask").cast(nw.Int32),
         nw.lit(day).alias("date"),
-    )  # still in (compressor_id, timestamp) order from deduplication
+    )  # on Polars still in (compressor_id, timestamp) order from deduplication
+    silver = done(silver)
+    rows_out = height(silver)
     counts = CleaningCounts(
         rows_in=rows_in,
         duplicates=duplicates,
-        rows_dropped_all_null=int(today.shape[0] - kept.shape[0]),
-        rows_out=int(silver.shape[0]),
+        rows_dropped_all_null=height(today) - rows_out,
+        rows_out=rows_out,
         spikes=_bit_counts(today, "spike_mask"),
         out_of_bounds=_bit_counts(today, "bounds_mask"),
     )
     return silver, counts
 
 
-def deduplicate(readings: nw.DataFrame[Any]) -> nw.DataFrame[Any]:
+def deduplicate(readings: Frame) -> Frame:
     """One row per (compressor_id, timestamp): the latest ingested, then the latest received.
 
-    Returned sorted by unit and time.
+    On Polars returned sorted by unit and time.
     """
     return latest_per_key(readings, KEYS, ("ingested_at", "received_at"))
 
 
-def null_out_of_bounds(
-    readings: nw.DataFrame[Any], bounds: dict[str, tuple[float, float]]
-) -> nw.DataFrame[Any]:
+def null_out_of_bounds(readings: Frame, bounds: dict[str, tuple[float, float]]) -> Frame:
     """Null physically impossible values; bit i of ``bounds_mask`` marks sensor i."""
     outside = {
         s: ~nw.col(s).is_null() & ~nw.col(s).is_between(lo, hi, closed="both")
@@ -94,9 +94,7 @@ def null_out_of_bounds(
     return _null_flagged(readings, outside, "bounds_mask")
 
 
-def null_spikes(
-    readings: nw.DataFrame[Any], rules: CleaningRules, scored: nw.Expr
-) -> nw.DataFrame[Any]:
+def null_spikes(readings: Frame, rules: CleaningRules, scored: nw.Expr) -> Frame:
     """Null isolated spikes; bit i of ``spike_mask`` marks sensor i.
 
     The local level of a reading is the trimmed mean (largest and smallest dropped) of the
@@ -135,10 +133,8 @@ def null_spikes(
         ).fill_null(False)
         for s in SENSORS
     }
-    return (
-        _null_flagged(judged, spike, "spike_mask")
-        .collect()
-        .drop(
+    return done(
+        _null_flagged(judged, spike, "spike_mask").drop(
             *(f"_dev_{s}" for s in SENSORS),
             *(f"_mad_{s}" for s in SENSORS),
             *(f"_level_{s}" for s in SENSORS),
@@ -164,8 +160,10 @@ def _null_flagged(frame: Any, flagged: dict[str, nw.Expr], mask: str) -> Any:
     )
 
 
-def _bit_counts(frame: nw.DataFrame[Any], column: str) -> dict[str, int]:
-    row = frame.select(
-        *(((nw.col(column) // (1 << i)) % 2).sum().alias(s) for i, s in enumerate(SENSORS))
-    ).row(0)
-    return {s: int(v or 0) for s, v in zip(SENSORS, row, strict=True)}
+def _bit_counts(frame: Frame, column: str) -> dict[str, int]:
+    row = first_row(
+        frame.select(
+            *(((nw.col(column) // (1 << i)) % 2).sum().alias(s) for i, s in enumerate(SENSORS))
+        )
+    )
+    return {s: int(row[s] or 0) for s in SENSORS}

@@ -1,7 +1,9 @@
-"""The few time-window operations Narwhals cannot express well, one native version per backend.
+"""The few operations Narwhals cannot express well - time-based windows and elapsed time -
+one native version per backend (Polars and PySpark).
 
 Everything else in the transforms is engine-neutral. These functions take and return Narwhals
-frames; inside, they dispatch on the frame's backend.
+frames; inside, they dispatch on the frame's backend. The Spark versions are single
+``select`` calls over explicit windows (``Window.partitionBy(unit).orderBy(time)``).
 """
 
 from __future__ import annotations
@@ -11,25 +13,57 @@ from datetime import timedelta
 from typing import Any
 
 import narwhals as nw
+import polars as pl
+
+from altaviz.transforms.frames import Frame
 
 
-def _native_polars(frame: nw.DataFrame[Any]) -> Any:
-    if not frame.implementation.is_polars():
-        raise NotImplementedError(
-            f"time windows are implemented for Polars; got {frame.implementation}"
+def _native_polars(frame: Frame) -> Any:
+    native = nw.to_native(frame)
+    return native.collect() if isinstance(native, pl.LazyFrame) else native
+
+
+def _is_spark(frame: Frame) -> bool:
+    if frame.implementation.is_polars():
+        return False
+    if frame.implementation.is_pyspark():
+        return True
+    raise NotImplementedError(f"no native windows for {frame.implementation}")
+
+
+def with_epoch_seconds(frame: Frame, columns: Mapping[str, str]) -> Frame:
+    """Add ``name``: seconds since 1970 (float) of timestamp column ``column``, for each item.
+
+    Narwhals has no elapsed-time arithmetic on every backend; differences of these columns
+    are exact for microsecond timestamps within a few centuries.
+    """
+    if _is_spark(frame):
+        from pyspark.sql import functions as F
+
+        native = nw.to_native(frame)
+        added = [(F.unix_micros(F.col(c)) / 1e6).alias(name) for name, c in columns.items()]
+        return nw.from_native(native.select("*", *added))
+    native = nw.to_native(frame)
+    return nw.from_native(
+        native.with_columns(
+            (pl.col(c).dt.epoch("us") / 1e6).alias(name) for name, c in columns.items()
         )
-    return nw.to_native(frame)
+    )
 
 
-def latest_per_key(
-    frame: nw.DataFrame[Any], keys: Sequence[str], newest_by: Sequence[str]
-) -> nw.DataFrame[Any]:
+def latest_per_key(frame: Frame, keys: Sequence[str], newest_by: Sequence[str]) -> Frame:
     """One row per key: the one with the largest ``newest_by`` values (nulls oldest).
 
-    The result is sorted by ``keys``.
+    On Polars the result is sorted by ``keys``.
     """
-    import polars as pl
+    if _is_spark(frame):
+        from pyspark.sql import Window
+        from pyspark.sql import functions as F
 
+        order = [F.col(c).desc_nulls_last() for c in newest_by]
+        newest = Window.partitionBy(*keys).orderBy(*order)
+        ranked = nw.to_native(frame).select("*", F.row_number().over(newest).alias("_newest"))
+        return nw.from_native(ranked.where(F.col("_newest") == 1).drop("_newest"))
     native = _native_polars(frame).sort([*keys, *newest_by], nulls_last=False)
     last = pl.lit(False)
     for k in keys:
@@ -38,22 +72,22 @@ def latest_per_key(
 
 
 def trailing_trimmed_mean(
-    frame: nw.DataFrame[Any],
+    frame: Frame,
     columns: Sequence[str],
     count: int,
     min_count: int,
     within: timedelta,
     by: str = "compressor_id",
     order_by: str = "timestamp",
-) -> nw.DataFrame[Any]:
+) -> Frame:
     """Add ``_level_{column}``: the mean of the unit's previous ``count`` values with the
     largest and smallest dropped, when all ``count`` previous readings lie within ``within``
     and at least ``min_count`` of them are non-null; otherwise null.
 
-    The frame must be sorted by (by, order_by); it comes back in the same order.
+    On Polars the frame must be sorted by (by, order_by); it comes back in the same order.
     """
-    import polars as pl
-
+    if _is_spark(frame):
+        return _spark_trailing_trimmed_mean(frame, columns, count, min_count, within, by, order_by)
     native = _native_polars(frame)
     # Sorted by unit and time: the count-th previous row is the same unit and recent
     # exactly when the whole trailing window is.
@@ -76,14 +110,14 @@ def trailing_trimmed_mean(
 
 
 def trailing_mean(
-    frame: nw.DataFrame[Any],
+    frame: Frame,
     columns: Sequence[str],
     windows: Mapping[str, timedelta],
     min_samples: int,
     by: str = "compressor_id",
     order_by: str = "timestamp",
     weights: str | None = None,
-) -> nw.DataFrame[Any]:
+) -> Frame:
     """Trailing time-window means per unit: a keyed frame of ``by``, ``order_by`` and
     ``{column}{suffix}`` for each ``suffix: window`` - the mean over the window ending at (and
     including) each row, null with fewer than ``min_samples`` non-null values (or, with
@@ -93,8 +127,8 @@ def trailing_mean(
     Rows need only be time-ordered within each unit (units may interleave); the result comes
     back grouped by unit, in time order. Join it back on (by, order_by) for other columns.
     """
-    import polars as pl
-
+    if _is_spark(frame):
+        return _spark_trailing_mean(frame, columns, windows, min_samples, by, order_by, weights)
     native = _native_polars(frame)
     if weights is None:
         values = {c: pl.col(c) for c in columns}
@@ -130,3 +164,68 @@ def trailing_mean(
         # Every pass returns the same rows in the same order: add the columns side by side.
         result = means if result is None else result.hstack(means.drop(by, order_by))
     return nw.from_native(result)
+
+
+# ----------------------------------------------------------------------------- PySpark
+
+
+def _spark_trailing_trimmed_mean(
+    frame: Frame,
+    columns: Sequence[str],
+    count: int,
+    min_count: int,
+    within: timedelta,
+    by: str,
+    order_by: str,
+) -> Frame:
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    ordered = Window.partitionBy(by).orderBy(order_by)
+    previous = ordered.rowsBetween(-count, -1)
+    reach = F.unix_micros(F.col(order_by)) - F.unix_micros(F.lag(order_by, count).over(ordered))
+    whole = F.lag(by, count).over(ordered).isNotNull() & (
+        reach <= int(within.total_seconds() * 1_000_000)
+    )
+    levels = []
+    for c in columns:
+        n = F.count(c).over(previous)
+        total = F.sum(c).over(previous)
+        trimmed = (total - F.max(c).over(previous) - F.min(c).over(previous)) / (n - 2)
+        levels.append(F.when(whole & (n >= min_count), trimmed).alias(f"_level_{c}"))
+    return nw.from_native(nw.to_native(frame).select("*", *levels))
+
+
+def _spark_trailing_mean(
+    frame: Frame,
+    columns: Sequence[str],
+    windows: Mapping[str, timedelta],
+    min_samples: int,
+    by: str,
+    order_by: str,
+    weights: str | None,
+) -> Frame:
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    if weights is None:
+        value = {c: F.col(c) for c in columns}
+        count = {c: F.when(F.col(c).isNotNull(), 1).otherwise(0) for c in columns}
+    else:
+        value = {c: F.coalesce(F.col(c) * F.col(weights), F.lit(0.0)) for c in columns}
+        count = {c: F.when(F.col(c).isNotNull(), F.col(weights)).otherwise(0) for c in columns}
+    outputs = []
+    for suffix, window in windows.items():
+        # (t - window, t], as Polars' rolling windows: microsecond timestamps.
+        span = int(window.total_seconds() * 1_000_000)
+        trailing = (
+            Window.partitionBy(by)
+            .orderBy(F.unix_micros(F.col(order_by)))
+            .rangeBetween(-(span - 1), 0)
+        )
+        for c in columns:
+            n = F.sum(count[c]).over(trailing)
+            outputs.append(
+                F.when(n >= min_samples, F.sum(value[c]).over(trailing) / n).alias(f"{c}{suffix}")
+            )
+    return nw.from_native(nw.to_native(frame).select(by, order_by, *outputs))

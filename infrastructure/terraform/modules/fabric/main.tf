@@ -4,6 +4,8 @@ locals {
   entry_point_path = "Files/altaviz/altaviz_job.py"
   entry_point_uri  = "abfss://${fabric_workspace.main.id}@${local.onelake}/${fabric_lakehouse.layer["ml"].id}/${local.entry_point_path}"
   landing_uri      = "abfss://${fabric_workspace.main.id}@${local.onelake}/${fabric_lakehouse.layer["bronze"].id}/Files/landing"
+  # The same folder as the job's driver sees it: Fabric mounts the default lakehouse there.
+  landing_mount = "/lakehouse/default/Files/landing"
 
   fabric_settings = {
     FABRIC_WORKSPACE_ID        = fabric_workspace.main.id
@@ -86,7 +88,7 @@ resource "fabric_spark_job_definition" "job" {
         DefaultLakehouseID     = fabric_lakehouse.layer["bronze"].id
         AdditionalLakehouseIDs = join(",", [for layer in ["silver", "gold", "ml"] : "\"${fabric_lakehouse.layer[layer].id}\""])
         EnvironmentID          = fabric_environment.altaviz.id
-        CommandLineArguments   = join(" ", concat(local.job_preamble, ["--"], each.value.args, ["--source", local.landing_uri]))
+        CommandLineArguments   = join(" ", concat(local.job_preamble, ["--"], each.value.args, ["--engine", "spark", "--source", local.landing_mount]))
       }
     }
   }

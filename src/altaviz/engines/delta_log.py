@@ -1,0 +1,103 @@
+"""What both engines read from a Delta table's transaction log, with delta-rs: versions,
+application transactions, the files each version added, partition values and column
+statistics. Reading the log needs no data and no Spark job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Any
+
+import polars as pl
+from deltalake import DeltaTable
+from deltalake.exceptions import TableNotFoundError
+
+from altaviz.lake.catalog import TableSpec
+from altaviz.lake.location import LakeLocation
+
+
+class DeltaLogMetadata:
+    """Table metadata from the Delta log at ``location`` (a base of both engines)."""
+
+    def __init__(self, location: LakeLocation) -> None:
+        self.location = location
+        self._options = dict(location.storage_options) or None
+
+    def uri(self, spec: TableSpec) -> str:
+        return self.location.table_uri(spec.layer, spec.name)
+
+    def _table(self, spec: TableSpec, version: int | None = None) -> DeltaTable | None:
+        try:
+            return DeltaTable(self.uri(spec), version=version, storage_options=self._options)
+        except TableNotFoundError:
+            return None
+
+    def exists(self, spec: TableSpec) -> bool:
+        return DeltaTable.is_deltatable(self.uri(spec), storage_options=self._options)
+
+    def version(self, spec: TableSpec) -> int | None:
+        table = self._table(spec)
+        return None if table is None else table.version()
+
+    def _added_files(
+        self, spec: TableSpec, since_version: int | None
+    ) -> tuple[DeltaTable | None, set[str]]:
+        """The table, and the URIs of files in its snapshot added after ``since_version``."""
+        current = self._table(spec)
+        if current is None:
+            return None, set()
+        now = set(current.file_uris())
+        if since_version is None:
+            return current, now
+        before = self._table(spec, since_version)
+        return current, now - (set(before.file_uris()) if before else set())
+
+    def added_partitions(self, spec: TableSpec, since_version: int | None) -> set[date]:
+        table, files = self._added_files(spec, since_version)
+        if table is None or not files or not spec.partition_by:
+            return set()
+        key = spec.partition_by[0]
+        actions = pl.DataFrame(table.get_add_actions(flatten=True))  # Arrow C stream
+        prefix = self.uri(spec).rstrip("/") + "/"
+        relative = sorted(f.removeprefix(prefix) for f in files)
+        values = actions.filter(pl.col("path").is_in(relative)).get_column(f"partition.{key}")
+        return {date.fromisoformat(v) if isinstance(v, str) else v for v in values.unique() if v}
+
+    def partition_values(self, spec: TableSpec) -> set[date]:
+        """Every value of the table's first partition column."""
+        return self.added_partitions(spec, None)
+
+    def column_max(self, spec: TableSpec, column: str) -> Any | None:
+        """The largest value of ``column``, from the files' statistics (no data read)."""
+        table = self._table(spec)
+        if table is None:
+            return None
+        actions = pl.DataFrame(table.get_add_actions(flatten=True))
+        if f"max.{column}" not in actions.columns or not actions.height:
+            return None
+        return actions.get_column(f"max.{column}").max()
+
+    def txn_version(self, spec: TableSpec, app_id: str) -> int | None:
+        table = self._table(spec)
+        return None if table is None else table.transaction_version(app_id)
+
+    def txn_versions(self, spec: TableSpec, app_ids: Sequence[str]) -> dict[str, int | None]:
+        """Application-transaction versions of many app ids, reading the log once."""
+        table = self._table(spec)
+        return {a: (None if table is None else table.transaction_version(a)) for a in app_ids}
+
+
+def sql_in(partitions: Mapping[str, Sequence[Any]]) -> str:
+    """A Delta SQL predicate selecting the given partition values.
+
+    >>> sql_in({"date": [date(2026, 3, 1), date(2026, 3, 2)]})
+    "date IN ('2026-03-01', '2026-03-02')"
+    """
+    clauses = []
+    for column, values in partitions.items():
+        if not values:
+            raise ValueError(f"no values to replace for partition column {column!r}")
+        quoted = ", ".join("'" + str(v).replace("'", "''") + "'" for v in values)
+        clauses.append(f"{column} IN ({quoted})")
+    return " AND ".join(clauses)

@@ -1,0 +1,289 @@
+"""The scale-out engine: PySpark for compute, Delta Lake (delta-spark) for tables.
+
+The same engine interface as the Polars engine, so the pipeline runs unchanged on a laptop's
+``local[*]`` Spark, on Microsoft Fabric or on any cluster. This is the only module that knows
+Spark I/O. The spec's Spark rules hold throughout: explicit ``StructType`` read schemas
+generated from the catalogue (never inferred), one ``select`` per projection (no chained
+``withColumn``), ``broadcast()`` for the small dimension tables, MERGE through the Delta API,
+OPTIMIZE with Z-ORDER BY, VACUUM with the configured retention.
+
+The Delta transaction log's metadata (versions, application transactions, partition values)
+is read with delta-rs, which reads the same log without starting a Spark job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import narwhals as nw
+
+from altaviz.engines.base import Frame, Txn, WriteResult
+from altaviz.engines.delta_log import DeltaLogMetadata, sql_in
+from altaviz.lake.catalog import TableSpec
+from altaviz.lake.location import LakeLocation
+from altaviz.lake.schema import spark_type
+
+# Dimension tables small enough to ship to every executor when joined.
+BROADCAST_TABLES = frozenset({"compressor_metadata", "stations", "unit_baselines"})
+# JSON of a rejected record: every field, null ones too, timestamps to the microsecond.
+JSON_OPTIONS = {
+    "ignoreNullFields": "false",
+    "timestampFormat": "yyyy-MM-dd'T'HH:mm:ss.SSSSSSXXX",  # microseconds, as recorded
+}
+# Tables Spark creates stay readable and writable by delta-rs (the embedded engine).
+TABLE_PROPERTIES = {"delta.minReaderVersion": "1", "delta.minWriterVersion": "2"}
+
+
+class SparkEngine(DeltaLogMetadata):
+    """Reads and writes the lakehouse with Spark and Delta Lake.
+
+    >>> engine = SparkEngine(LakeLocation({"bronze": "lh_bronze_raw"}, "/tmp/lk"))  # doctest: +SKIP
+    >>> engine.name  # doctest: +SKIP
+    'spark'
+    """
+
+    name = "spark"
+    one_txn_per_commit = True  # Delta's writer records one (txnAppId, txnVersion) per commit
+
+    def __init__(self, location: LakeLocation, spark: Any | None = None) -> None:
+        from altaviz.engines.spark_session import spark_session
+
+        super().__init__(location)
+        self.spark = spark or spark_session()
+
+    # ------------------------------------------------------------------ reading
+
+    def _empty(self, spec: TableSpec) -> Any:
+        return self.spark.createDataFrame([], spec.schema.spark())
+
+    def _native(self, spec: TableSpec) -> Any:
+        """The table as a Spark DataFrame with the catalogue's schema, in its column order."""
+        if not self.exists(spec):
+            return self._empty(spec)
+        frame = self.spark.read.format("delta").load(self.uri(spec))
+        frame = frame.select(*spec.schema.names)
+        if spec.name in BROADCAST_TABLES:
+            from pyspark.sql.functions import broadcast
+
+            frame = broadcast(frame)
+        return frame
+
+    def read(self, spec: TableSpec, where: nw.Expr | None = None) -> nw.LazyFrame[Any]:
+        frame = nw.from_native(self._native(spec))
+        return frame if where is None else frame.filter(where)
+
+    def read_added(self, spec: TableSpec, since_version: int | None) -> nw.LazyFrame[Any]:
+        _, files = self._added_files(spec, since_version)
+        if not files:
+            return nw.from_native(self._empty(spec))
+        from pyspark.sql import functions as F
+
+        # The rows of the files added after ``since_version``. Delta names every data file
+        # with a UUID, so the file name alone identifies it, however each reader spells paths.
+        names = [f.rsplit("/", 1)[-1] for f in files]
+        frame = self.spark.read.format("delta").load(self.uri(spec))
+        added = frame.where(
+            F.element_at(F.split(F.col("_metadata.file_path"), "/"), -1).isin(names)
+        )
+        return nw.from_native(added.select(*spec.schema.names))
+
+    # ------------------------------------------------------------------ landing files
+
+    def read_source(
+        self, path: str, columns: Mapping[str, str], required: Sequence[str]
+    ) -> nw.LazyFrame[Any]:
+        """A landing Parquet file as the given columns, never failing on a bad value: adds
+        ``source_offset`` (row number in the file), ``type_error`` and ``raw_record``."""
+        from pyspark.sql import functions as F
+        from pyspark.sql import types as T
+
+        raw = self.spark.read.parquet(path)
+        original = [c for c in raw.columns]
+        present = dict(raw.dtypes)
+        exprs = [F.col("_metadata.row_index").cast("long").alias("source_offset")]
+        errors = []
+        for name, kind in columns.items():
+            target = spark_type(kind)  # type: ignore[arg-type]
+            if name not in present:
+                exprs.append(F.lit(None).cast(target).alias(name))
+                if name in required:
+                    errors.append(F.lit(f"missing column {name}"))
+                continue
+            value = F.col(name)
+            if kind == "timestamp" and present[name] == "string":
+                cast = F.try_to_timestamp(value)
+            else:
+                cast = value.try_cast(target)
+            exprs.append(cast.alias(name))
+            errors.append(
+                F.when(
+                    value.isNotNull() & cast.isNull(),
+                    F.format_string(
+                        "%s: cannot read %s as %s", F.lit(name), value.cast("string"), F.lit(kind)
+                    ),
+                )
+            )
+        type_error = F.coalesce(*errors) if errors else F.lit(None).cast(T.StringType())
+        record = F.to_json(F.struct(*original), JSON_OPTIONS)
+        frame = raw.select(
+            *exprs,
+            type_error.alias("type_error"),
+            F.when(type_error.isNotNull(), record).alias("raw_record"),
+        )
+        return nw.from_native(frame)
+
+    def read_file(self, path: str, spec: TableSpec) -> nw.LazyFrame[Any]:
+        """A Parquet file conformed to a catalogue table's schema (reference data)."""
+        return nw.from_native(_conform(self.spark.read.parquet(path), spec))
+
+    def frame(self, spec: TableSpec, data: Mapping[str, Sequence[Any]]) -> nw.LazyFrame[Any]:
+        """A frame of ``spec``'s schema from columns of Python values."""
+        names = spec.schema.names
+        rows = list(zip(*(data[c] for c in names), strict=True))
+        return nw.from_native(self.spark.createDataFrame(rows, spec.schema.spark()))
+
+    @staticmethod
+    def fill_json(frame: Frame, columns: Sequence[str], into: str) -> nw.LazyFrame[Any]:
+        """Fill nulls of column ``into`` with the row's ``columns`` encoded as JSON."""
+        from pyspark.sql import functions as F
+
+        native = nw.to_native(frame)
+        encoded = F.to_json(F.struct(*columns), JSON_OPTIONS)
+        filled = [
+            F.coalesce(F.col(into), encoded).alias(into) if c == into else c for c in native.columns
+        ]
+        return nw.from_native(native.select(*filled))
+
+    # ------------------------------------------------------------------ writing
+
+    def _frame(self, spec: TableSpec, frame: Frame) -> Any:
+        """``frame`` as a Spark DataFrame of the table's schema (one ``select`` of casts)."""
+        native = nw.to_native(frame)
+        if not hasattr(native, "sparkSession"):  # a frame computed on the driver (the models)
+            table = spec.schema.conform(nw.from_native(native).lazy().collect().to_arrow())
+            native = self.spark.createDataFrame(table)
+        return _conform(native, spec)
+
+    def _create(self, spec: TableSpec) -> None:
+        """Create the table with the catalogue's exact schema (nullability included)."""
+        if self.exists(spec):
+            return
+        from delta.tables import DeltaTable
+
+        builder = (
+            DeltaTable.createIfNotExists(self.spark)
+            .location(self.uri(spec))
+            .addColumns(spec.schema.spark())
+        )
+        if spec.partition_by:
+            builder = builder.partitionedBy(*spec.partition_by)
+        for key, value in TABLE_PROPERTIES.items():
+            builder = builder.property(key, value)
+        builder.execute()
+
+    def append(self, spec: TableSpec, frame: Frame, txns: Sequence[Txn] = ()) -> WriteResult:
+        if len(txns) > 1:
+            raise ValueError("Delta on Spark records one application transaction per commit")
+        data = self._frame(spec, frame)
+        self._create(spec)
+        if not txns and data.isEmpty():
+            return WriteResult(0)
+        writer = data.write.format("delta").mode("append")
+        if txns:
+            writer = writer.option("txnAppId", txns[0].app_id).option("txnVersion", txns[0].version)
+        writer.save(self.uri(spec))
+        return self._written(spec)
+
+    def replace(
+        self,
+        spec: TableSpec,
+        frame: Frame,
+        partitions: Mapping[str, Sequence[Any]],
+        txns: Sequence[Txn] = (),
+    ) -> WriteResult:
+        if len(txns) > 1:
+            raise ValueError("Delta on Spark records one application transaction per commit")
+        data = self._frame(spec, frame)
+        self._create(spec)
+        writer = (
+            data.write.format("delta").mode("overwrite").option("replaceWhere", sql_in(partitions))
+        )
+        if txns:
+            writer = writer.option("txnAppId", txns[0].app_id).option("txnVersion", txns[0].version)
+        writer.save(self.uri(spec))
+        return self._written(spec)
+
+    def merge(self, spec: TableSpec, frame: Frame, txns: Sequence[Txn] = ()) -> WriteResult:
+        if not spec.keys:
+            raise ValueError(f"{spec.name} has no natural keys to merge on")
+        if txns:
+            raise ValueError("MERGE on Spark records no application transaction")
+        from delta.tables import DeltaTable
+
+        data = self._frame(spec, frame)
+        self._create(spec)
+        if data.isEmpty():
+            return WriteResult(0)
+        on = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in spec.keys)
+        (
+            DeltaTable.forPath(self.spark, self.uri(spec))
+            .alias("t")
+            .merge(data.alias("s"), on)
+            .whenMatchedUpdateAll()
+            .whenNotMatchedInsertAll()
+            .execute()
+        )
+        return self._written(spec)
+
+    def _written(self, spec: TableSpec) -> WriteResult:
+        """Rows the table's latest commit wrote, from its metrics in the log (no Spark job)."""
+        table = self._table(spec)
+        metrics = (table.history(1)[0].get("operationMetrics") if table else None) or {}
+        if "numSourceRows" in metrics:  # MERGE
+            return WriteResult(int(metrics["numSourceRows"]))
+        return WriteResult(int(metrics.get("numOutputRows", 0)))
+
+    # ------------------------------------------------------------------ maintenance
+
+    def optimize(self, spec: TableSpec) -> dict[str, Any]:
+        if not self.exists(spec):
+            return {}
+        from delta.tables import DeltaTable
+
+        builder = DeltaTable.forPath(self.spark, self.uri(spec)).optimize()
+        if spec.zorder_by:
+            result = builder.executeZOrderBy(*spec.zorder_by)
+        else:
+            result = builder.executeCompaction()
+        metrics = result.select("metrics.*").first()
+        return {} if metrics is None else metrics.asDict(recursive=True)
+
+    def vacuum(self, spec: TableSpec, retention_hours: int, dry_run: bool = False) -> list[str]:
+        if not self.exists(spec):
+            return []
+        dry = " DRY RUN" if dry_run else ""
+        table = self.uri(spec).replace("`", "``")
+        result = self.spark.sql(f"VACUUM delta.`{table}` RETAIN {int(retention_hours)} HOURS{dry}")
+        return [row[0] for row in result.collect()] if dry_run else []
+
+    def history(self, spec: TableSpec, limit: int | None = None) -> list[dict[str, Any]]:
+        if not self.exists(spec):
+            return []
+        from delta.tables import DeltaTable
+
+        table = DeltaTable.forPath(self.spark, self.uri(spec))
+        frame = table.history(limit) if limit else table.history()
+        return [row.asDict(recursive=True) for row in frame.collect()]
+
+    def release(self) -> None:
+        """Unpersist the frames cached during a run."""
+        self.spark.catalog.clearCache()
+
+
+def _conform(native: Any, spec: TableSpec) -> Any:
+    """The catalogue's columns in order, cast to its types, in one ``select``."""
+    from pyspark.sql import functions as F
+
+    schema = spec.schema.spark()
+    return native.select(*(F.col(f.name).cast(f.dataType).alias(f.name) for f in schema.fields))

@@ -1,0 +1,85 @@
+"""The Spark session the Spark engine runs on: Delta Lake, UTC, adaptive execution.
+
+On Microsoft Fabric (or any cluster) the session the platform configured is used: the active
+one in a notebook, the spark-submit one in a job definition. Locally a ``local[*]`` session is
+built with Delta's jars, which Spark resolves from Maven Central on first use and Ivy caches
+(``~/.ivy2.5.2``) for every later one.
+
+>>> spark = spark_session()  # doctest: +SKIP
+>>> spark.conf.get("spark.sql.session.timeZone")  # doctest: +SKIP
+'UTC'
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import Any
+
+from altaviz.engines.base import EngineError
+
+# Settings every session needs, whoever built it: the pipeline's semantics depend on them.
+SESSION_CONF = {
+    # Timestamps are UTC instants; Spark renders and truncates them in the session zone.
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.adaptive.enabled": "true",
+    # Invalid casts and divisions give null, as in the embedded engine, not a failed job.
+    "spark.sql.ansi.enabled": "false",
+    # VACUUM honours lakehouse.yaml's retention, even below Delta's 7-day guard.
+    "spark.databricks.delta.retentionDurationCheck.enabled": "false",
+}
+LOCAL_CONF = {
+    "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+    "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+    # A day of the fleet is small for Spark: few shuffle partitions, coalesced further by AQE.
+    "spark.sql.shuffle.partitions": "4",
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    # Delta rebuilds a table's snapshot state on every read; 50 partitions (the default,
+    # sized for clusters) make that dominate on two cores.
+    "spark.databricks.delta.snapshotPartitions": "2",
+    "spark.driver.memory": os.environ.get("ALTAVIZ_SPARK_DRIVER_MEMORY", "6g"),
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+    # Tables are addressed by path; keep Spark's unused catalogue folder out of the cwd.
+    "spark.sql.warehouse.dir": os.path.join(tempfile.gettempdir(), "altaviz-spark-warehouse"),
+}
+
+
+class SparkUnavailableError(EngineError):
+    """PySpark or Java is missing; the message says what to install."""
+
+
+def spark_session(master: str | None = None) -> Any:
+    """The active Spark session, or a new local one with Delta Lake.
+
+    ``master`` defaults to ``ALTAVIZ_SPARK_MASTER`` or ``local[*]``.
+    """
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as exc:
+        raise SparkUnavailableError(
+            "the Spark engine needs PySpark and Delta Lake: pip install 'altaviz[spark]'"
+        ) from exc
+    spark = SparkSession.getActiveSession()
+    if spark is None and "PYSPARK_GATEWAY_PORT" in os.environ and master is None:
+        # Started by spark-submit (a Fabric Spark job definition, a cluster): the cluster's
+        # own configuration, Delta included, applies.
+        spark = SparkSession.builder.appName("altaviz").getOrCreate()
+    if spark is None:
+        from delta import configure_spark_with_delta_pip
+
+        builder = SparkSession.builder.appName("altaviz").master(
+            master or os.environ.get("ALTAVIZ_SPARK_MASTER", "local[*]")
+        )
+        for key, value in {**LOCAL_CONF, **SESSION_CONF}.items():
+            builder = builder.config(key, value)
+        try:
+            spark = configure_spark_with_delta_pip(builder).getOrCreate()
+        except Exception as exc:  # py4j and PySpark raise their own kinds
+            raise SparkUnavailableError(
+                f"cannot start Spark ({exc}); is Java 17+ installed?"
+            ) from exc
+        spark.sparkContext.setLogLevel("ERROR")
+    for key, value in SESSION_CONF.items():
+        spark.conf.set(key, value)
+    return spark
