@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from altaviz.cli import app
@@ -62,7 +63,6 @@ def test_pipeline_errors_exit_2_with_one_line(tmp_path):
             ["pipeline", "--source", str(tmp_path / "nowhere"), "--lakehouse", str(tmp_path / "l")],
             "no telemetry/ folder",
         ),
-        (["pipeline", "--source", str(tmp_path), "--engine", "duckdb"], "unknown engine 'duckdb'"),
         (["quality", "--lakehouse", str(tmp_path / "empty")], "no quality reports yet"),
         (["quality", "--date", "yesterday"], "is not a date"),
         (["lake", "history", "nope"], "unknown table 'nope'"),
@@ -73,3 +73,15 @@ def test_pipeline_errors_exit_2_with_one_line(tmp_path):
         assert result.exit_code == 2, (args, result.output)
         assert message in result.stderr, args
         assert len(result.stderr.strip().splitlines()) == 1
+    # An engine that does not exist is refused before anything runs, naming the choices.
+    result = runner.invoke(app, ["pipeline", "--source", str(tmp_path), "--engine", "duckdb"])
+    assert result.exit_code == 2
+    words = " ".join(w for w in result.stderr.split() if w != "│")  # unwrap Rich's box
+    assert "'duckdb' is not one of 'polars', 'spark'" in words
+
+
+def test_an_unknown_engine_is_a_pipeline_error(tmp_path):
+    from altaviz.pipeline import PipelineError, PipelineRequest, run_pipeline
+
+    with pytest.raises(PipelineError, match="unknown engine 'duckdb'; available: polars, spark"):
+        run_pipeline(PipelineRequest(source=tmp_path, lakehouse=tmp_path / "l", engine="duckdb"))

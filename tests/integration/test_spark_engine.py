@@ -119,11 +119,13 @@ def test_optimize_z_orders_and_vacuum_honours_the_retention(spark_lake, tmp_path
     engine = get_engine("spark", location)
     before = read_table(copy, "hourly_aggregates")
     metrics = engine.optimize(lake.HOURLY_AGGREGATES)
-    assert metrics["numFilesRemoved"] > metrics["numFilesAdded"] >= 1
+    assert metrics["numFilesRemoved"] >= metrics["numFilesAdded"] >= 1
+    assert metrics["zOrderStats"] is not None  # a Z-order, not a plain compaction
     assert engine.history(lake.HOURLY_AGGREGATES, 1)[0]["operation"] == "OPTIMIZE"
     after = read_table(copy, "hourly_aggregates")
     assert after.sort("compressor_id", "hour").equals(before.sort("compressor_id", "hour"))
-    # Files the optimize replaced are unreferenced now: a zero-hour retention lists them all.
+    # Files the optimize replaced are unreferenced now: a zero-hour retention lists them
+    # (with any older unreferenced ones); a week's retention lists none of them yet.
     stale = engine.vacuum(lake.HOURLY_AGGREGATES, retention_hours=0, dry_run=True)
-    assert len(stale) == metrics["numFilesRemoved"]
+    assert len(stale) >= metrics["numFilesRemoved"]
     assert engine.vacuum(lake.HOURLY_AGGREGATES, retention_hours=168, dry_run=True) == []

@@ -99,7 +99,7 @@ class SparkEngine(DeltaLogMetadata):
         from pyspark.sql import types as T
 
         raw = self.spark.read.parquet(path)
-        original = [c for c in raw.columns]
+        original = list(raw.columns)
         present = dict(raw.dtypes)
         exprs = [F.col("_metadata.row_index").cast("long").alias("source_offset")]
         errors = []

@@ -16,6 +16,7 @@ import narwhals as nw
 from altaviz.config.schema import ThresholdsConfig
 from altaviz.sensors import SENSORS, DerivedName
 from altaviz.transforms.frames import Frame, done, values
+from altaviz.transforms.windows import literal_frame
 
 LEVELS = ("warning_high", "critical_high", "warning_low", "critical_low")
 SEVERITY_RANK = {"normal": 0, "warning": 1, "critical": 2}
@@ -39,7 +40,7 @@ def unit_limits(units: Frame, baselines: Frame, thresholds: ThresholdsConfig) ->
     ``units`` has ``compressor_id`` and ``model``; ``baselines`` is ``unit_baselines``.
     """
     models = sorted({m for m in values(units.select("model").unique(), "model") if m is not None})
-    absolute = _frame_like(units, model_limits(thresholds, models))
+    absolute = literal_frame(units, model_limits(thresholds, models), text=("model",))
     frame = units.select("compressor_id", "model").join(absolute, on="model", how="left")
     for s in SENSORS:
         band = baselines.filter(nw.col("sensor") == s).select(
@@ -80,24 +81,6 @@ def unit_limits(units: Frame, baselines: Frame, thresholds: ThresholdsConfig) ->
             *(f"{d}__{level}" for d in DERIVED for level in LEVELS),
         )
     )
-
-
-def _frame_like(like: Frame, data: dict[str, list[Any]]) -> Frame:
-    """A small frame of ``data`` on ``like``'s backend, to join with it."""
-    if like.implementation.is_pyspark():
-        from pyspark.sql import types as T
-
-        text = {"model"}
-        schema = T.StructType(
-            [T.StructField(c, T.StringType() if c in text else T.DoubleType()) for c in data]
-        )
-        rows = [
-            tuple(v if c in text or v is None else float(v) for c, v in zip(data, row, strict=True))
-            for row in zip(*data.values(), strict=True)
-        ]
-        return nw.from_native(nw.to_native(like).sparkSession.createDataFrame(rows, schema))
-    frame = nw.from_dict(data, backend=like.implementation)
-    return frame.lazy() if isinstance(like, nw.LazyFrame) else frame
 
 
 def _kind(name: str, absolute: nw.Expr, floating: nw.Expr | None = None) -> nw.Expr:

@@ -51,6 +51,24 @@ def with_epoch_seconds(frame: Frame, columns: Mapping[str, str]) -> Frame:
     )
 
 
+def literal_frame(like: Frame, data: Mapping[str, Sequence[Any]], text: Sequence[str]) -> Frame:
+    """A small frame of ``data`` on ``like``'s backend, to join with it: the ``text`` columns
+    as strings, every other column as floats (nulls allowed, so no type is left to guess)."""
+    if _is_spark(like):
+        from pyspark.sql import types as T
+
+        schema = T.StructType(
+            [T.StructField(c, T.StringType() if c in text else T.DoubleType()) for c in data]
+        )
+        rows = [
+            tuple(v if c in text or v is None else float(v) for c, v in zip(data, row, strict=True))
+            for row in zip(*data.values(), strict=True)
+        ]
+        return nw.from_native(nw.to_native(like).sparkSession.createDataFrame(rows, schema))
+    frame = nw.from_dict(dict(data), backend=like.implementation)
+    return frame.lazy() if isinstance(like, nw.LazyFrame) else frame
+
+
 def latest_per_key(frame: Frame, keys: Sequence[str], newest_by: Sequence[str]) -> Frame:
     """One row per key: the one with the largest ``newest_by`` values (nulls oldest).
 
