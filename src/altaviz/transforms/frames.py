@@ -22,13 +22,19 @@ Frame = nw.DataFrame[Any] | nw.LazyFrame[Any]
 
 def done(frame: Frame) -> Frame:
     """The result of a transform, to be read more than once: collected on Polars; on Spark
-    computed and kept by the executors (a local checkpoint), which also cuts the plan's
+    computed and kept on the executors' disks (a local checkpoint), which also cuts the plan's
     lineage - without it each day's plans grow until analysing them costs more than running
     them."""
     if frame.implementation.is_polars():
         return frame.collect() if isinstance(frame, nw.LazyFrame) else frame
     if frame.implementation.is_pyspark():
-        return nw.from_native(nw.to_native(frame).localCheckpoint(eager=True))
+        from pyspark import StorageLevel
+
+        # On the executors' disks, not the driver's heap: a ten-day run holds hundreds.
+        native = nw.to_native(frame).localCheckpoint(
+            eager=True, storageLevel=StorageLevel.DISK_ONLY
+        )
+        return nw.from_native(native)
     return frame
 
 
