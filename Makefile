@@ -3,7 +3,7 @@
 UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 PY ?= python3
 
-.PHONY: run test lint bench bench-engines env env-spark clean postgres
+.PHONY: run test lint bench bench-engines bench-stream env env-full clean postgres
 
 $(UV):
 	$(PY) -m pip install --quiet --user uv || $(PY) -m pip install --quiet uv
@@ -14,9 +14,10 @@ env: $(UV)
 	$(UV) sync --frozen --extra dev --quiet --compile-bytecode
 
 # With the Spark engine (PySpark + delta-spark; Java 17+ runs it, Delta's jars come from
-# Maven Central on first use and stay in Ivy's cache).
-env-spark: $(UV)
-	$(UV) sync --frozen --extra dev --extra spark --quiet --compile-bytecode
+# Maven Central on first use and stay in Ivy's cache) and streaming (confluent-kafka and
+# fastavro; the local Kafka broker's jars come from Maven Central through Maven).
+env-full: $(UV)
+	$(UV) sync --frozen --extra dev --extra spark --extra stream --quiet --compile-bytecode
 
 ## Main job on the embedded default: simulate the default fleet, run the pipeline on it and
 ## print fleet health by basin.
@@ -26,8 +27,9 @@ run: env
 
 ## The whole test suite, plus lint. The tests start (and stop) their own PostgreSQL server;
 ## its binaries come from Debian's postgresql package, installed here if missing. The Spark
-## engine's parity tests run on a local Spark with real Delta Lake.
-test: env-spark postgres
+## engine's parity tests run on a local Spark with real Delta Lake; the streaming tests on a
+## real Kafka broker the tests start (and stop) themselves.
+test: env-full postgres
 	$(UV) run --frozen --no-sync ruff check src tests benchmarks
 	$(UV) run --frozen --no-sync pytest
 
@@ -45,9 +47,12 @@ bench: env
 	$(UV) run --frozen --no-sync python benchmarks/accuracy.py
 	$(UV) run --frozen --no-sync python benchmarks/diagnosis.py
 
-bench-engines: env-spark
+bench-engines: env-full
 	$(UV) run --frozen --no-sync python benchmarks/engines.py
 	$(UV) run --frozen --no-sync python benchmarks/api_latency.py
+
+bench-stream: env-full
+	$(UV) run --frozen --no-sync python benchmarks/stream.py
 
 clean:
 	rm -rf .venv data lakehouse mlruns .pytest_cache .ruff_cache

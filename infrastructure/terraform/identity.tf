@@ -12,6 +12,12 @@ resource "azurerm_role_assignment" "pipeline_sends_dead_letters" {
   principal_id         = azurerm_user_assigned_identity.pipeline.principal_id
 }
 
+resource "azurerm_role_assignment" "pipeline_reads_schemas" {
+  scope                = module.eventhubs.schemas_hub_id
+  role_definition_name = local.roles.eventhub_receiver
+  principal_id         = azurerm_user_assigned_identity.pipeline.principal_id
+}
+
 resource "azurerm_role_assignment" "pipeline_publishes_runs" {
   scope                = module.monitoring.rule_id
   role_definition_name = local.roles.metrics_publisher

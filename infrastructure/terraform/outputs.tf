@@ -40,6 +40,11 @@ output "eventhub_name" {
   value       = module.eventhubs.hub_name
 }
 
+output "eventhub_schemas_name" {
+  description = "Schema-registry hub (compacted): the telemetry schemas producers write with."
+  value       = module.eventhubs.schemas_hub_name
+}
+
 output "eventhub_dead_letter_name" {
   description = "Dead-letter hub of messages that fail the schema registry."
   value       = module.eventhubs.dead_letter_hub_name

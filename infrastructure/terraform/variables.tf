@@ -94,6 +94,7 @@ variable "telemetry_hub" {
     retention_days  = number
     consumer_groups = map(string)
     dead_letter     = string
+    schemas         = string
   })
   default = {
     name           = "compressor-telemetry"
@@ -104,6 +105,7 @@ variable "telemetry_hub" {
       ml  = "altaviz-ml"
     }
     dead_letter = "compressor-telemetry-dead-letter"
+    schemas     = "compressor-telemetry-schemas"
   }
   validation {
     condition     = var.telemetry_hub.partitions >= 1 && var.telemetry_hub.partitions <= 32

@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
-from enum import Enum
+from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -25,9 +25,21 @@ from altaviz.fleet.simulator import DEFAULT_COMPRESSORS, DEFAULT_DAYS, Simulatio
 from altaviz.pipeline import PipelineError, PipelineRequest, RunSummary, run_pipeline
 from altaviz.sensors import SENSORS
 from altaviz.settings import get_settings
+from altaviz.stream import StreamError
 
 EngineName = Enum("EngineName", {name: name for name in ENGINES}, type=str)  # type: ignore[misc]
 """The compute engines, as the command line's choices."""
+
+
+class Mode(StrEnum):
+    batch = "batch"
+    stream = "stream"
+
+
+class Target(StrEnum):
+    kafka = "kafka"
+    eventhub = "eventhub"
+
 
 app = typer.Typer(
     name="altaviz",
@@ -46,6 +58,13 @@ app.add_typer(config_app, name="config")
 app.add_typer(lake_app, name="lake")
 db_app = typer.Typer(help="The PostgreSQL serving database (DATABASE_URL).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+dev_app = typer.Typer(help="Local services for development and tests.", no_args_is_help=True)
+kafka_app = typer.Typer(
+    help="A single-node Apache Kafka broker (KRaft) from Maven Central, no Docker.",
+    no_args_is_help=True,
+)
+dev_app.add_typer(kafka_app, name="kafka")
+app.add_typer(dev_app, name="dev")
 
 out = Console()
 err = Console(stderr=True)
@@ -90,9 +109,19 @@ def simulate_command(
         ),
     ] = None,
     output: Annotated[
-        Path | None,
-        typer.Option(help="Output folder [default: data/fleet, or data/demo with --demo]."),
+        str | None,
+        typer.Option(
+            help="Output folder [default: data/fleet, or data/demo with --demo]; or `kafka` / "
+            "`eventhub` to stream the telemetry (the simulation is kept in data/stream)."
+        ),
     ] = None,
+    rate: Annotated[
+        str,
+        typer.Option(
+            help="Streaming pace: `max` (as fast as possible), `realtime` (the readings' own "
+            "spacing) or events per second."
+        ),
+    ] = "max",
     demo: Annotated[
         bool, typer.Option(help="The spec's 10-unit demo fleet at 4 Texas stations, 2 failing.")
     ] = False,
@@ -103,9 +132,16 @@ def simulate_command(
         bool, typer.Option("--json", help="Print a machine-readable summary.")
     ] = False,
 ) -> None:
-    """Simulate a compressor fleet: telemetry, metadata, maintenance log and ground truth."""
+    """Simulate a compressor fleet: telemetry, metadata, maintenance log and ground truth;
+    with --output kafka|eventhub, also stream the telemetry to the telemetry topic."""
     begin = _parse_start(start)
-    folder = output or get_settings().altaviz_data_dir / ("demo" if demo else "fleet")
+    target = output if output in ("kafka", "eventhub") else None
+    pace = _parse_rate(rate)
+    data_dir = get_settings().altaviz_data_dir
+    if target:
+        folder = data_dir / "stream"
+    else:
+        folder = Path(output) if output else data_dir / ("demo" if demo else "fleet")
     request = SimulationRequest(
         output=folder,
         compressors=compressors,
@@ -117,10 +153,64 @@ def simulate_command(
     )
     with _errors_as_exit(), _progress("Simulating fleet") as progress:
         summary = simulate(request, on_progress=progress)
+    report = None
+    if target:
+        with _errors_as_exit(), _progress(f"Streaming to {target}") as progress:
+            report = _stream_fleet(target, folder, pace, progress)
     if as_json:
-        print(json.dumps(summary.model_dump(mode="json"), indent=2))
+        document = summary.model_dump(mode="json")
+        if report is not None:
+            document["stream"] = report
+        print(json.dumps(document, indent=2))
     else:
         _print_summary(summary)
+        if report is not None:
+            out.print(
+                f"streamed to {report['topic']} on {report['broker']}: "
+                f"{report['delivered']:,} delivered, {report['failed']:,} failed "
+                f"({report['events_per_s']:,.0f} events/s)",
+                highlight=False,
+            )
+    if report is not None and report["failed"]:
+        raise typer.Exit(1)
+
+
+def _parse_rate(rate: str) -> float | str:
+    if rate in ("max", "realtime"):
+        return rate
+    try:
+        value = float(rate)
+    except ValueError:
+        fail(f"--rate {rate!r}: expected max, realtime or a number of events per second")
+    if value <= 0:
+        fail(f"--rate {rate!r}: must be positive")
+    return value
+
+
+def _stream_fleet(target: str, folder: Path, pace: float | str, progress: Any) -> dict[str, Any]:
+    from altaviz.stream.producer import produce_fleet
+    from altaviz.stream.service import stream_connection
+
+    cfg = load_config()
+    conn = stream_connection(target, get_settings(), cfg)  # type: ignore[arg-type]
+    report = produce_fleet(
+        conn,
+        folder,
+        [b.code for b in cfg.fleet.basins],
+        rate=pace if isinstance(pace, float) else None,
+        realtime=pace == "realtime",
+        on_progress=progress,
+    )
+    return {
+        "topic": conn.topic,
+        "broker": conn.describe,
+        "produced": report.produced,
+        "delivered": report.delivered,
+        "failed": report.failed,
+        "errors": report.errors,
+        "duration_s": report.duration_s,
+        "events_per_s": report.events_per_s,
+    }
 
 
 LakehouseOption = Annotated[
@@ -153,12 +243,57 @@ def pipeline_command(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print a machine-readable summary.")
     ] = False,
+    mode: Annotated[
+        Mode,
+        typer.Option(
+            help="batch: landing files once. stream: consume the telemetry topic until Ctrl-C."
+        ),
+    ] = Mode.batch,
+    target: Annotated[
+        Target,
+        typer.Option(
+            help="Stream mode: kafka (KAFKA_BOOTSTRAP_SERVERS, the local broker by default) or "
+            "eventhub (EVENTHUB_CONNECTION_STRING or EVENTHUB_NAMESPACE)."
+        ),
+    ] = Target.kafka,
+    trigger: Annotated[
+        float | None,
+        typer.Option(help="Stream mode: seconds between promotions to gold [platform.yaml: 300]."),
+    ] = None,
+    stop_when_idle: Annotated[
+        float | None,
+        typer.Option(help="Stream mode: stop after this many seconds without messages."),
+    ] = None,
+    checkpoint: Annotated[
+        str | None,
+        typer.Option(
+            help="Stream mode on Spark: the query's checkpoint folder "
+            "[default: Files/checkpoints/<topic> of the bronze lakehouse]."
+        ),
+    ] = None,
 ) -> None:
-    """Run the batch pipeline: landing files -> bronze -> silver + quality -> gold -> alerts.
+    """Run the pipeline: landing files (or the telemetry stream) -> bronze -> silver + quality
+    -> gold -> alerts.
 
     Incremental: only new landing files and the dates they touch are processed; a rerun on the
     same input changes nothing. Exit code 1 when a critical quality check held dates back.
+    In stream mode each micro-batch lands in bronze exactly once; --source then only registers
+    the fleet (its compressor_metadata.parquet) before consuming.
     """
+    if mode is Mode.stream:
+        _stream_command(
+            source,
+            lakehouse,
+            engine.value,
+            target.value,
+            trigger,
+            stop_when_idle,
+            checkpoint,
+            skip_quality,
+            skip_db,
+            as_json,
+        )
+        return
     request = PipelineRequest(
         source=source or get_settings().altaviz_data_dir / "fleet",
         lakehouse=lakehouse,
@@ -175,6 +310,46 @@ def pipeline_command(
         _print_run(summary)
     if summary.status != "success":
         raise typer.Exit(1)
+
+
+def _stream_command(
+    source: Path | None,
+    lakehouse: Path | None,
+    engine: str,
+    target: str,
+    trigger: float | None,
+    stop_when_idle: float | None,
+    checkpoint: str | None,
+    skip_quality: bool,
+    skip_db: bool,
+    as_json: bool,
+) -> None:
+    from altaviz.stream.service import StreamRequest, run_stream
+
+    default = get_settings().altaviz_data_dir / "stream"
+    request = StreamRequest(
+        target=target,  # type: ignore[arg-type]
+        source=source or (default if (default / "compressor_metadata.parquet").exists() else None),
+        lakehouse=lakehouse,
+        engine=engine,
+        trigger_seconds=trigger,
+        idle_exit_s=stop_when_idle,
+        skip_quality=skip_quality,
+        skip_db=skip_db,
+        checkpoint=checkpoint,
+    )
+    say = (lambda _m: None) if as_json else (lambda m: err.print(m, highlight=False))
+    with _errors_as_exit():
+        summary = run_stream(request, say=say)
+    if as_json:
+        print(json.dumps(summary, indent=2))
+    else:
+        out.print(
+            f"consumed {summary['consumed']:,}: {summary['accepted']:,} into bronze, "
+            f"{summary['rejected']:,} dead-lettered, in {summary['batches']:,} batches "
+            f"({summary['events_per_s']:,.0f} events/s); {summary['promotions']} promotions",
+            highlight=False,
+        )
 
 
 @app.command("diagnose")
@@ -868,7 +1043,7 @@ def _parse_start(value: str | None) -> datetime | None:
 def _errors_as_exit() -> Iterator[None]:
     try:
         yield
-    except (SimulationError, OutputError, ConfigError, PipelineError) as exc:
+    except (SimulationError, OutputError, ConfigError, PipelineError, StreamError) as exc:
         fail(str(exc))
     except LookupError as exc:
         fail(str(exc.args[0]))
@@ -987,3 +1162,63 @@ def _print_run(s: RunSummary) -> None:
         out.print(health)
     for note in s.notes:
         out.print(f"  [dim]{note}[/]")
+
+
+# ---------------------------------------------------------------------------- dev services
+
+
+def _local_broker() -> Any:
+    from altaviz.stream.broker import LocalBroker
+
+    settings = get_settings()
+    servers = settings.kafka_bootstrap_servers.split(",")[0]
+    host, _, port = servers.rpartition(":")
+    if host not in ("127.0.0.1", "localhost") or not port.isdigit():
+        fail(f"KAFKA_BOOTSTRAP_SERVERS={servers} is not a local address; the dev broker is local")
+    partitions = load_config().platform.eventhub.partitions
+    return LocalBroker(settings.altaviz_kafka_home, port=int(port), partitions=partitions)
+
+
+@kafka_app.command("start")
+def kafka_start() -> None:
+    """Start the local broker (its jars are fetched from Maven Central the first time)."""
+    from altaviz.stream.broker import BrokerError
+
+    broker = _local_broker()
+    try:
+        with err.status("starting Kafka (first run: fetching its jars from Maven Central)"):
+            address = broker.start()
+    except BrokerError as exc:
+        fail(str(exc))
+    out.print(f"Kafka listening on {address} (data in {broker.home})", highlight=False)
+
+
+@kafka_app.command("stop")
+def kafka_stop() -> None:
+    """Stop the local broker (a clean shutdown; its data is kept)."""
+    stopped = _local_broker().stop()
+    out.print("Kafka stopped" if stopped else "Kafka was not running")
+
+
+@kafka_app.command("status")
+def kafka_status(
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Whether the local broker runs; exit code 1 when it does not."""
+    status = _local_broker().status()
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "running": status.running,
+                    "pid": status.pid,
+                    "bootstrap": status.bootstrap,
+                    "home": str(status.home),
+                }
+            )
+        )
+    else:
+        state = f"running (pid {status.pid})" if status.running else "stopped"
+        out.print(f"Kafka {state} at {status.bootstrap}, data in {status.home}", highlight=False)
+    if not status.running:
+        raise typer.Exit(1)

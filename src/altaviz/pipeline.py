@@ -158,19 +158,22 @@ def run_pipeline(
     settings: Settings | None = None,
     on_progress: Callable[[str], None] | None = None,
     monitor: PipelineMonitor | None = None,
+    engine: Engine | None = None,
 ) -> RunSummary:
     """Run the batch pipeline once over ``request.source`` into ``request.lakehouse``.
 
     Every run, finished or failed, leaves a record in ``pipeline_runs`` and with each sink
     the environment enables (structured log, Azure Monitor, Teams): ``monitor`` overrides them.
+    ``engine`` reuses an open engine (the stream consumer's) instead of opening one.
     """
     cfg = config or load_config()
     settings = settings or get_settings()
-    location = lake_location(cfg.lakehouse, settings, root=request.lakehouse)
-    try:
-        engine = get_engine(request.engine, location)
-    except (ValueError, EngineError) as exc:
-        raise PipelineError(str(exc)) from exc
+    if engine is None:
+        location = lake_location(cfg.lakehouse, settings, root=request.lakehouse)
+        try:
+            engine = get_engine(request.engine, location)
+        except (ValueError, EngineError) as exc:
+            raise PipelineError(str(exc)) from exc
     run = _Run(engine, cfg, request)
     monitor = monitor or PipelineMonitor(engine, cfg, settings)
     try:
@@ -270,7 +273,12 @@ def _execute(run: _Run, settings: Settings, say: Callable[[str], None]) -> RunSu
 
 
 def _load_reference(run: _Run, source: Path) -> None:
-    """Upsert the fleet's metadata, stations and maintenance log; unchanged rows write nothing."""
+    load_reference(run.engine, source)
+
+
+def load_reference(engine: Engine, source: Path) -> None:
+    """Upsert the fleet's metadata, stations and maintenance log from a simulation folder;
+    unchanged rows write nothing. The fleet must be registered before telemetry is ingested."""
     for spec, name in (
         (lake.COMPRESSOR_METADATA, "compressor_metadata.parquet"),
         (lake.STATIONS, "stations.parquet"),
@@ -278,20 +286,20 @@ def _load_reference(run: _Run, source: Path) -> None:
     ):
         path = source / name
         if not path.exists():
-            if spec is lake.COMPRESSOR_METADATA and not run.engine.exists(spec):
+            if spec is lake.COMPRESSOR_METADATA and not engine.exists(spec):
                 raise PipelineError(
                     f"--source {source}: no {name}; the fleet must be registered first"
                 )
             continue
-        incoming = run.engine.read_file(str(path), spec)
-        current = run.engine.read(spec)
+        incoming = engine.read_file(str(path), spec)
+        current = engine.read(spec)
         changed = done(
             _null_safe(incoming)
             .lazy()
             .join(_null_safe(current).lazy(), on=spec.schema.names, how="anti")
         )
         if height(changed):
-            run.engine.merge(spec, incoming.join(changed.select(*spec.keys), on=list(spec.keys)))
+            engine.merge(spec, incoming.join(changed.select(*spec.keys), on=list(spec.keys)))
 
 
 def _null_safe(frame: Frame) -> Frame:

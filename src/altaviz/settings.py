@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     eventhub_name: str = "compressor-telemetry"
     eventhub_consumer_group: str = "$Default"
 
+    # Any Kafka cluster (altaviz simulate --output kafka, altaviz pipeline --mode stream)
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    """Brokers to use when the target is plain Kafka; the local broker by default."""
+    altaviz_kafka_home: Path = Path(".altaviz/kafka")
+    """Data, configuration and log of the local broker (``altaviz dev kafka``)."""
+
     # Monitoring
     log_analytics_workspace_id: str | None = None
     """Azure Monitor: the Log Analytics workspace the run records land in. With it, the Logs

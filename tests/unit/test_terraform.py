@@ -168,6 +168,7 @@ def disagreements(terraform: Path, config: AppConfig) -> list[str]:
             "retention_days": hub.retention_days,
             "consumer_groups": dict(hub.consumer_groups),
             "dead_letter": hub.dead_letter,
+            "schemas": hub.schemas,
         },
         "monitoring_table": platform.monitoring.table,
         "pipeline_jobs": {k: job.model_dump() for k, job in platform.schedule.items()},

@@ -585,11 +585,12 @@ class EventHubSpec(_Strict):
     retention_days: Annotated[int, Field(ge=1, le=7)]
     consumer_groups: dict[Literal["etl", "ml"], AzureName]
     dead_letter: AzureName
+    schemas: AzureName
 
     @model_validator(mode="after")
     def _distinct(self) -> EventHubSpec:
-        if self.dead_letter == self.name:
-            raise ValueError("dead_letter must differ from name")
+        if len({self.name, self.dead_letter, self.schemas}) != 3:
+            raise ValueError("name, dead_letter and schemas must be three different hubs")
         if len(set(self.consumer_groups.values())) != len(self.consumer_groups):
             raise ValueError("consumer_groups must be distinct")
         return self
@@ -609,8 +610,25 @@ class ScheduledJob(_Strict):
     args: Annotated[list[str], Field(min_length=1)]
 
 
+class StreamRules(_Strict):
+    trigger_seconds: Annotated[float, Field(gt=0)]
+    watermark_minutes: Annotated[int, Field(ge=0)]
+    max_batch_events: Annotated[int, Field(ge=1)]
+    max_batch_seconds: Annotated[float, Field(gt=0)]
+    max_message_bytes: Annotated[int, Field(ge=64)]
+    value_ranges: dict[SensorName, Range]
+
+    @model_validator(mode="after")
+    def _every_sensor(self) -> StreamRules:
+        missing = set(SENSORS) - set(self.value_ranges)
+        if missing:
+            raise ValueError(f"value_ranges lacks {sorted(missing)}")
+        return self
+
+
 class PlatformConfig(_Strict):
     version: Literal[1]
     eventhub: EventHubSpec
+    stream: StreamRules
     monitoring: MonitoringTable
     schedule: dict[Literal["batch", "ml"], ScheduledJob]

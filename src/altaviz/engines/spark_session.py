@@ -13,7 +13,9 @@ built with Delta's jars, which Spark resolves from Maven Central on first use an
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
+from collections.abc import Sequence
 from typing import Any
 
 from altaviz.engines.base import EngineError
@@ -35,6 +37,15 @@ LOCAL_CONF = {
     "spark.sql.shuffle.partitions": "4",
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
+    # A pipeline run is hundreds of small jobs in one long-lived driver. The status store
+    # would keep the last 1,000 of each (plans, metrics, 100,000 tasks) on the driver's heap,
+    # and Spark frees shuffle, broadcast and checkpoint blocks only after a GC notices them
+    # unreferenced - by default every 30 minutes. A ten-day run ran out of heap on both.
+    "spark.ui.retainedJobs": "50",
+    "spark.ui.retainedStages": "50",
+    "spark.ui.retainedTasks": "1000",
+    "spark.sql.ui.retainedExecutions": "20",
+    "spark.cleaner.periodicGC.interval": "2min",
     # Delta rebuilds a table's snapshot state on every read; 50 partitions (the default,
     # sized for clusters) make that dominate on two cores.
     "spark.databricks.delta.snapshotPartitions": "2",
@@ -49,10 +60,11 @@ class SparkUnavailableError(EngineError):
     """PySpark or Java is missing; the message says what to install."""
 
 
-def spark_session(master: str | None = None) -> Any:
+def spark_session(master: str | None = None, packages: Sequence[str] = ()) -> Any:
     """The active Spark session, or a new local one with Delta Lake.
 
-    ``master`` defaults to ``ALTAVIZ_SPARK_MASTER`` or ``local[*]``.
+    ``master`` defaults to ``ALTAVIZ_SPARK_MASTER`` or ``local[*]``; ``packages`` are more
+    Maven coordinates for a new session (the Kafka source, for the stream consumer).
     """
     try:
         from pyspark.sql import SparkSession
@@ -68,13 +80,17 @@ def spark_session(master: str | None = None) -> Any:
     if spark is None:
         from delta import configure_spark_with_delta_pip
 
+        # Python workers (the stream decoder) run this interpreter, which has altaviz.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         builder = SparkSession.builder.appName("altaviz").master(
             master or os.environ.get("ALTAVIZ_SPARK_MASTER", "local[*]")
         )
         for key, value in {**LOCAL_CONF, **SESSION_CONF}.items():
             builder = builder.config(key, value)
         try:
-            spark = configure_spark_with_delta_pip(builder).getOrCreate()
+            spark = configure_spark_with_delta_pip(
+                builder, extra_packages=list(packages)
+            ).getOrCreate()
         except Exception as exc:  # py4j and PySpark raise their own kinds
             raise SparkUnavailableError(
                 f"cannot start Spark ({exc}); is Java 17+ installed?"

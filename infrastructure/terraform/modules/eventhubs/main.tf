@@ -32,6 +32,19 @@ resource "azurerm_eventhub" "hub" {
   message_retention = var.hub.retention_days
 }
 
+# The schema registry: every telemetry schema a producer writes with, keyed by fingerprint.
+# Compacted, so the registry keeps each schema however old (one partition keeps it ordered).
+resource "azurerm_eventhub" "schemas" {
+  name         = var.hub.schemas
+  namespace_id = azurerm_eventhub_namespace.main.id
+
+  partition_count = 1
+  retention_description {
+    cleanup_policy                    = "Compact"
+    tombstone_retention_time_in_hours = 168
+  }
+}
+
 resource "azurerm_eventhub_consumer_group" "group" {
   for_each = var.hub.consumer_groups
 

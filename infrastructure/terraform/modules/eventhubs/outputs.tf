@@ -39,3 +39,13 @@ output "send_connection_string" {
   value       = azurerm_eventhub_authorization_rule.send.primary_connection_string
   sensitive   = true
 }
+
+output "schemas_hub_name" {
+  description = "Name of the schema-registry hub (compacted)."
+  value       = azurerm_eventhub.schemas.name
+}
+
+output "schemas_hub_id" {
+  description = "Resource ID of the schema-registry hub, for role assignments."
+  value       = azurerm_eventhub.schemas.id
+}

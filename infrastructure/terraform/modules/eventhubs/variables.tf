@@ -29,13 +29,14 @@ variable "max_throughput_units" {
 }
 
 variable "hub" {
-  description = "The telemetry hub: name, partitions, retention, consumer groups, dead-letter hub."
+  description = "The telemetry hub: name, partitions, retention, consumer groups, dead-letter and schema hubs."
   type = object({
     name            = string
     partitions      = number
     retention_days  = number
     consumer_groups = map(string)
     dead_letter     = string
+    schemas         = string
   })
 }
 
