@@ -21,6 +21,20 @@ from typing import Any
 from altaviz.engines.base import EngineError
 
 # Settings every session needs, whoever built it: the pipeline's semantics depend on them.
+def local_driver_memory() -> str:
+    """Heap for a ``local[*]`` driver, which also hosts the executors: half the machine's
+    memory, between 2 and 16 GB (a ten-day run of the default fleet needed more than 6).
+
+    >>> local_driver_memory()[-1]
+    'g'
+    """
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not a POSIX system that says
+        return "4g"
+    return f"{min(16, max(2, total // 2**31))}g"
+
+
 SESSION_CONF = {
     # Timestamps are UTC instants; Spark renders and truncates them in the session zone.
     "spark.sql.session.timeZone": "UTC",
@@ -49,7 +63,7 @@ LOCAL_CONF = {
     # Delta rebuilds a table's snapshot state on every read; 50 partitions (the default,
     # sized for clusters) make that dominate on two cores.
     "spark.databricks.delta.snapshotPartitions": "2",
-    "spark.driver.memory": os.environ.get("ALTAVIZ_SPARK_DRIVER_MEMORY", "6g"),
+    "spark.driver.memory": os.environ.get("ALTAVIZ_SPARK_DRIVER_MEMORY") or local_driver_memory(),
     "spark.sql.execution.arrow.pyspark.enabled": "true",
     # Tables are addressed by path; keep Spark's unused catalogue folder out of the cwd.
     "spark.sql.warehouse.dir": os.path.join(tempfile.gettempdir(), "altaviz-spark-warehouse"),

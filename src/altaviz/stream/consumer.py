@@ -36,7 +36,7 @@ from altaviz.stream import StreamError
 from altaviz.stream.connection import Connection
 from altaviz.stream.decode import RAW_RECORD, decode_messages
 from altaviz.stream.registry import Registry
-from altaviz.stream.topics import load_schemas, topic_partitions
+from altaviz.stream.topics import DeadLetterTopic, load_schemas, topic_partitions
 from altaviz.transforms.bronze import compressor_id_pattern, rejection_reasons
 
 log = logging.getLogger("altaviz.stream")
@@ -109,7 +109,7 @@ class StreamConsumer:
         self._positions: dict[str, dict[int, int]] = {}
         self._unpromoted = False
         self._last_promotion = time.monotonic()
-        self._dead_letters: Any = None  # a producer, made when the first reject arrives
+        self._dead_letters = DeadLetterTopic(connection)
         fleet = config.fleet.telemetry
         self._pattern = compressor_id_pattern(fleet.id_prefix, fleet.id_min_digits)
 
@@ -191,8 +191,7 @@ class StreamConsumer:
                 self._promote()
         finally:
             consumer.close()
-            if self._dead_letters is not None:
-                self._dead_letters.flush(10)
+            self._dead_letters.flush()
         return self.stats
 
     def _poll_batch(self, consumer: Any, stop: threading.Event) -> list[Any]:
@@ -286,7 +285,7 @@ class StreamConsumer:
             )
             for p in touched:
                 self._positions["dead"][p] = next_offsets[p]
-            self._forward(letters)
+            self._dead_letters.send(letters.select(*DeadLetterTopic.COLUMNS).iter_rows(named=True))
             self.stats.rejected += letters.height
             for reason, n in letters.group_by("reason").len().iter_rows():
                 self.stats.reasons[reason] = self.stats.reasons.get(reason, 0) + n
@@ -306,28 +305,6 @@ class StreamConsumer:
             good.height,
             letters.height,
         )
-
-    def _forward(self, letters: pl.DataFrame) -> None:
-        """Copy rejected messages to the dead-letter topic, with the reason and origin in
-        headers, for the teams that own the producers (the table is the record)."""
-        if self._dead_letters is None:
-            from confluent_kafka import Producer
-
-            self._dead_letters = Producer(self.conn.with_config(linger_ms=50))
-        for row in letters.select("key", "payload", "reason", "source", "source_offset").iter_rows(
-            named=True
-        ):
-            self._dead_letters.produce(
-                self.conn.dead_letter_topic,
-                key=row["key"],
-                value=row["payload"],
-                headers={
-                    "reason": row["reason"],
-                    "source": row["source"],
-                    "source_offset": str(row["source_offset"]),
-                },
-            )
-        self._dead_letters.poll(0)
 
     def _new_rows(self, rows: pl.DataFrame, table: str) -> pl.DataFrame:
         """``rows`` a table does not hold yet (a replay after a crash between commits)."""

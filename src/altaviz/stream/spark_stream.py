@@ -37,7 +37,7 @@ from altaviz.stream import StreamError
 from altaviz.stream.connection import Connection
 from altaviz.stream.decode import decode_messages
 from altaviz.stream.registry import Registry
-from altaviz.stream.topics import load_schemas
+from altaviz.stream.topics import DeadLetterTopic, load_schemas
 from altaviz.transforms.bronze import compressor_id_pattern, rejection_reasons
 
 log = logging.getLogger("altaviz.stream")
@@ -171,6 +171,7 @@ def run_spark_stream(
         .mapInArrow(_decoder(conn, schemas, rules), decoded_schema)
         .withWatermark("timestamp", f"{rules.watermark_minutes} minutes")
     )
+    dead_letters = DeadLetterTopic(conn)
     totals = {"consumed": 0, "accepted": 0, "rejected": 0, "batches": 0, "promotions": 0}
     app_id: list[str] = []
 
@@ -209,6 +210,9 @@ def run_spark_stream(
         letters = judged.where(F.col("reason").isNotNull())
         good = judged.where(F.col("reason").isNull())
         rejected = engine.append(lake.DEAD_LETTER, nw.from_native(letters), txn).rows
+        if rejected:  # few: they come to the driver to be copied to the dead-letter topic
+            copies = letters.select(*DeadLetterTopic.COLUMNS).collect()
+            dead_letters.send(row.asDict() for row in copies)
         accepted = engine.append(lake.SENSOR_READINGS, nw.from_native(good), txn).rows
         totals["consumed"] += accepted + rejected
         totals["accepted"] += accepted
@@ -245,6 +249,7 @@ def run_spark_stream(
             time.sleep(0.2)
     finally:
         query.stop()
+        dead_letters.flush()
     elapsed = time.monotonic() - began
     return {
         **totals,

@@ -8,6 +8,7 @@ partition: each message is one schema, keyed by its fingerprint.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from altaviz.stream import StreamError
@@ -110,3 +111,37 @@ def load_schemas(conn: Connection, schemas_topic: str, registry: Registry) -> in
         return read
     finally:
         consumer.close()
+
+
+class DeadLetterTopic:
+    """Copies rejected messages to the dead-letter topic, with the reason and origin in
+    headers, for the teams that own the producers. The ``dead_letter`` table is the record;
+    the topic is a notification (at least once)."""
+
+    COLUMNS = ("key", "payload", "reason", "source", "source_offset")
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self._producer: Any = None  # made when the first reject arrives
+
+    def send(self, letters: Iterable[dict[str, Any]]) -> None:
+        if self._producer is None:
+            from confluent_kafka import Producer
+
+            self._producer = Producer(self.conn.with_config(linger_ms=50))
+        for row in letters:
+            self._producer.produce(
+                self.conn.dead_letter_topic,
+                key=row["key"],
+                value=None if row["payload"] is None else bytes(row["payload"]),
+                headers={
+                    "reason": row["reason"],
+                    "source": row["source"],
+                    "source_offset": str(row["source_offset"]),
+                },
+            )
+        self._producer.poll(0)
+
+    def flush(self, timeout_s: float = 10.0) -> None:
+        if self._producer is not None:
+            self._producer.flush(timeout_s)
