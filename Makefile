@@ -55,4 +55,4 @@ bench-stream: env-full
 	$(UV) run --frozen --no-sync python benchmarks/stream.py
 
 clean:
-	rm -rf .venv data lakehouse mlruns .pytest_cache .ruff_cache
+	rm -rf .venv data lakehouse mlruns .altaviz .pytest_cache .ruff_cache

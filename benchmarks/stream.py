@@ -55,7 +55,7 @@ def throughput(broker: LocalBroker, fleet: Path, root: Path) -> dict:
     settings = Settings(_env_file=None, kafka_bootstrap_servers=broker.bootstrap,
                         eventhub_name="bench-throughput")  # fmt: skip
     conn = stream_connection("kafka", settings, cfg)
-    sent = produce_fleet(conn, fleet, [b.code for b in cfg.fleet.basins])
+    sent = produce_fleet(conn, fleet, [b.name for b in cfg.fleet.basins])
     engine = get_engine("polars", lake_location(cfg.lakehouse, settings, root=root / "lake"))
     load_reference(engine, fleet)
     consumer = StreamConsumer(engine, cfg, conn)

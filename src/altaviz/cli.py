@@ -196,7 +196,7 @@ def _stream_fleet(target: str, folder: Path, pace: float | str, progress: Any) -
     report = produce_fleet(
         conn,
         folder,
-        [b.code for b in cfg.fleet.basins],
+        [b.name for b in cfg.fleet.basins],
         rate=pace if isinstance(pace, float) else None,
         realtime=pace == "realtime",
         on_progress=progress,

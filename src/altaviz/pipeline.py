@@ -231,7 +231,7 @@ def _execute(run: _Run, settings: Settings, say: Callable[[str], None]) -> RunSu
             )
         with run.stage("reference"):
             say("reference data")
-            _load_reference(run, source)
+            load_reference(run.engine, source)
         with run.stage("bronze"):
             say("bronze")
             rejected = _ingest(run, source)
@@ -270,10 +270,6 @@ def _execute(run: _Run, settings: Settings, say: Callable[[str], None]) -> RunSu
 
 
 # ---------------------------------------------------------------------------- reference data
-
-
-def _load_reference(run: _Run, source: Path) -> None:
-    load_reference(run.engine, source)
 
 
 def load_reference(engine: Engine, source: Path) -> None:

@@ -37,7 +37,7 @@ from tests.lake_parity import differences
 
 pytest.importorskip("confluent_kafka", reason="streaming is an optional extra: make test has it")
 
-BASINS = [b.code for b in load_config().fleet.basins]
+BASINS = [b.name for b in load_config().fleet.basins]  # as compressor_metadata names them
 READING = [*SENSORS, "timestamp", "compressor_id"]
 
 
@@ -99,7 +99,13 @@ def test_stream_lands_every_reading_once_and_builds_the_batch_gold(kafka_broker,
     assert summary["rejected"] == 0 and read_table(tmp_path / "stream", "dead_letter").height == 0
     # The same readings, duplicates and late arrivals included; none twice.
     assert readings(bronze).equals(readings(sent))
-    assert set(bronze["source"].unique()) <= {f"{conn.topic}/{p}" for p in range(16)}
+    # Each unit's readings came through one partition, one of its basin's share.
+    units = pl.read_parquet(fleet / "compressor_metadata.parquet").select("compressor_id", "basin")
+    routes = bronze.select("compressor_id", "source").unique().join(units, on="compressor_id")
+    assert routes["compressor_id"].is_unique().all()
+    for row in routes.iter_rows(named=True):
+        partition = int(row["source"].removeprefix(f"{conn.topic}/"))
+        assert partition % len(BASINS) == BASINS.index(row["basin"])
 
     # A second consumer finds nothing new and writes nothing.
     versions = {t: _version(tmp_path / "stream", t) for t in ("sensor_readings", "sensor_cleaned")}

@@ -81,7 +81,7 @@ def test_plain_kafka_uses_the_platform_consumer_group():
 
 
 def test_partitions_are_shared_out_by_basin():
-    basins = [b.code for b in load_config().fleet.basins]
+    basins = [b.name for b in load_config().fleet.basins]
     ids = [f"COMP-{i:04d}" for i in range(1, 2001)]
     of = [basins[i % len(basins)] for i in range(len(ids))]
     plan = partition_plan(ids, of, basins, 16)

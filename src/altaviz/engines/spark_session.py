@@ -20,6 +20,7 @@ from typing import Any
 
 from altaviz.engines.base import EngineError
 
+
 # Settings every session needs, whoever built it: the pipeline's semantics depend on them.
 def local_driver_memory() -> str:
     """Heap for a ``local[*]`` driver, which also hosts the executors: half the machine's

@@ -38,6 +38,7 @@ from altaviz.stream.decode import RAW_RECORD, decode_messages
 from altaviz.stream.registry import Registry
 from altaviz.stream.topics import DeadLetterTopic, load_schemas, topic_partitions
 from altaviz.transforms.bronze import compressor_id_pattern, rejection_reasons
+from altaviz.transforms.frames import local
 
 log = logging.getLogger("altaviz.stream")
 
@@ -137,9 +138,8 @@ class StreamConsumer:
         partitions = topic_partitions(self.conn).get(self.conn.topic)
         if partitions is None:
             raise StreamError(f"topic {self.conn.topic} does not exist on {self.conn.describe}")
-        known = self.engine.read(lake.COMPRESSOR_METADATA).select("compressor_id")
-        self._known = nw.to_native(known).collect() if hasattr(known, "collect") else known
-        if nw.from_native(self._known).shape[0] == 0:
+        self._known = local(self.engine.read(lake.COMPRESSOR_METADATA).select("compressor_id"))
+        if self._known.shape[0] == 0:
             raise StreamError(
                 "no registered fleet in the lakehouse: pass --source with the fleet's "
                 "compressor_metadata.parquet (written by `altaviz simulate`)"
@@ -225,34 +225,23 @@ class StreamConsumer:
 
     def _write_batch(self, messages: list[Any]) -> None:
         topic = self.conn.topic
-        decoded = decode_messages(
-            topic,
+        fields = (
             [m.partition() for m in messages],
             [m.offset() for m in messages],
             [m.timestamp()[1] for m in messages],
             [m.key() for m in messages],
             [m.value() for m in messages],
-            self.registry,
-            self.rules,
         )
+        decoded = decode_messages(topic, *fields, self.registry, self.rules)
         if decoded["type_error"].str.starts_with("unknown schema fingerprint").any():
             # A producer moved to a newer schema: learn it from the registry and read again.
             self._refresh_schemas()
-            decoded = decode_messages(
-                topic,
-                decoded["source_partition"].to_list(),
-                decoded["source_offset"].to_list(),
-                [m.timestamp()[1] for m in messages],
-                [m.key() for m in messages],
-                [m.value() for m in messages],
-                self.registry,
-                self.rules,
-            )
+            decoded = decode_messages(topic, *fields, self.registry, self.rules)
         now = datetime.now(UTC)
         judged = nw.to_native(
             rejection_reasons(
                 nw.from_native(decoded),
-                nw.from_native(self._known),
+                self._known,
                 self.config.thresholds.cleaning,
                 self._pattern,
                 now,

@@ -7,7 +7,8 @@ ID, so a basin's traffic stays on its own partitions and a unit's readings stay 
 message timestamp is when the reading was received, so a replayed history keeps its late
 arrivals late.
 
->>> plan = partition_plan(["COMP-0001", "COMP-0002"], ["PERM", "BAKK"], ["PERM", "BAKK"], 16)
+>>> plan = partition_plan(["COMP-0001", "COMP-0002"], ["Permian Basin", "Bakken"],
+...                       ["Permian Basin", "Bakken"], 16)
 >>> sorted(plan.values()) == sorted(set(plan.values()))
 True
 """
@@ -61,7 +62,8 @@ class DeliveryReport:
 def partition_plan(
     ids: Sequence[str], basins: Sequence[str], basin_order: Sequence[str], partitions: int
 ) -> dict[str, int]:
-    """The partition of each unit: within its basin's share, by a stable hash of its ID."""
+    """The partition of each unit: within its basin's share, by a stable hash of its ID.
+    ``basins`` names each unit's basin as ``basin_order`` (fleet.yaml's basins) does."""
     index = {b: i for i, b in enumerate(basin_order)}
     count = len(basin_order)
     shares: dict[int, list[int]] = {}
