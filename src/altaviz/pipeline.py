@@ -471,6 +471,9 @@ def _promote(
                 else:
                     with run.stage("gold"):
                         o, r, hourly_of = _gold_day(run, writer, day, units, hourly_of, silver_of)
+                    if not run.engine.carries_frames:
+                        hourly_of = {}  # the next day reads them back (Engine.carries_frames)
+                        writer.drain()
                     promoted.append(day)
                     opened += o
                     resolved += r

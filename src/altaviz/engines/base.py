@@ -39,6 +39,11 @@ class Engine(Protocol):
     name: str
     one_txn_per_commit: bool
     """True when a commit can record only one application transaction (Delta on Spark)."""
+    carries_frames: bool
+    """True when a day's results may be kept in memory for the next day (Polars). Spark's
+    are read back from their tables instead: a checkpointed frame keeps its plan's size
+    estimate, joins multiply estimates, and a chain of days makes them grow without bound
+    (by the eighth day of a run, planning a join cost minutes of BigInt arithmetic)."""
 
     def uri(self, spec: TableSpec) -> str:
         """Where the table lives."""

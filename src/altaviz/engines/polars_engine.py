@@ -70,6 +70,7 @@ class PolarsEngine(DeltaLogMetadata):
 
     name = "polars"
     one_txn_per_commit = False
+    carries_frames = True
 
     # ------------------------------------------------------------------ reading
 

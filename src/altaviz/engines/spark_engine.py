@@ -45,6 +45,7 @@ class SparkEngine(DeltaLogMetadata):
 
     name = "spark"
     one_txn_per_commit = True  # Delta's writer records one (txnAppId, txnVersion) per commit
+    carries_frames = False  # see Engine.carries_frames: day-to-day frames are re-read
 
     def __init__(self, location: LakeLocation, spark: Any | None = None) -> None:
         from altaviz.engines.spark_session import spark_session
