@@ -237,7 +237,7 @@ def pipeline_command(
         EngineName,
         typer.Option(
             help="Compute engine: polars (embedded) or spark (the cluster's session, or local[*]"
-            " with Delta's jars from Maven Central; needs altaviz[spark] and Java 17+).",
+            " with Delta's jars from Maven Central; needs the spark extra and Java 17+).",
         ),
     ] = EngineName.polars,
     as_json: Annotated[
