@@ -35,19 +35,11 @@ from altaviz.lake.location import lake_location
 from altaviz.pipeline import PipelineRequest, load_reference, run_pipeline
 from altaviz.sensors import SENSORS
 from altaviz.settings import Settings
-from altaviz.stream.broker import LocalBroker
+from altaviz.stream.broker import LocalBroker, free_port_pair
 from altaviz.stream.consumer import StreamConsumer
 from altaviz.stream.producer import produce_fleet
 from altaviz.stream.registry import Registry
 from altaviz.stream.service import stream_connection
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def throughput(broker: LocalBroker, fleet: Path, root: Path) -> dict:
@@ -160,7 +152,7 @@ def main() -> None:
         root = Path(tmp)
         fleet = root / "fleet"
         simulate_fleet(fleet, args.compressors, args.days, start="2026-01-01T00:00Z")
-        broker = LocalBroker(root / "kafka", port=free_port())
+        broker = LocalBroker(root / "kafka", port=free_port_pair())
         broker.start()
         try:
             moved = throughput(broker, fleet, root)

@@ -211,28 +211,11 @@ def postgres_url() -> Iterator[str]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def free_port_pair() -> int:
-    """A port whose successor is free too (the local broker's client and controller ports)."""
-    import socket
-
-    for _ in range(50):
-        with socket.socket() as first:
-            first.bind(("127.0.0.1", 0))
-            port = first.getsockname()[1]
-        with socket.socket() as second:
-            try:
-                second.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-        return port
-    raise RuntimeError("no two adjacent free ports")
-
-
 @pytest.fixture(scope="session")
 def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     """A real single-node Kafka broker (KRaft) for the session, installed from Maven Central
     the first time and stopped at the end."""
-    from altaviz.stream.broker import LocalBroker
+    from altaviz.stream.broker import LocalBroker, free_port_pair
 
     broker = LocalBroker(tmp_path_factory.mktemp("kafka"), port=free_port_pair(), partitions=16)
     broker.start()

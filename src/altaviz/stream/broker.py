@@ -271,6 +271,21 @@ class LocalBroker:
         return pid
 
 
+def free_port_pair() -> int:
+    """A free port whose successor is free too (a broker's client and controller ports)."""
+    for _ in range(50):
+        with socket.socket() as first:
+            first.bind(("127.0.0.1", 0))
+            port = first.getsockname()[1]
+        with socket.socket() as second:
+            try:
+                second.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
+    raise BrokerError("no two adjacent free ports on 127.0.0.1")
+
+
 def _alive(pid: int) -> bool:
     try:
         waited, _ = os.waitpid(pid, os.WNOHANG)  # reap our own child once it has exited

@@ -28,14 +28,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import narwhals as nw
+import polars as pl
 
 from altaviz.config import AppConfig
 from altaviz.engines import Engine, Txn
 from altaviz.lake import catalog as lake
-from altaviz.sensors import SENSORS
 from altaviz.stream import StreamError
 from altaviz.stream.connection import Connection
-from altaviz.stream.decode import decode_messages
+from altaviz.stream.decode import DECODED_SCHEMA, decode_messages
 from altaviz.stream.registry import Registry
 from altaviz.stream.topics import DeadLetterTopic, load_schemas
 from altaviz.transforms.bronze import compressor_id_pattern, rejection_reasons
@@ -122,7 +122,7 @@ def run_spark_stream(
     """Run the streaming query until ``stop`` is set (the batch in flight is finished first)
     or the stream has been idle ``idle_exit_s``; a summary of what it consumed."""
     from pyspark.sql import functions as F
-    from pyspark.sql import types as T
+    from pyspark.sql.pandas.types import from_arrow_schema
 
     spark = engine.spark  # type: ignore[attr-defined]
     rules = config.platform.stream
@@ -138,20 +138,8 @@ def run_spark_stream(
     known = known.localCheckpoint()
     fleet = config.fleet.telemetry
     pattern = compressor_id_pattern(fleet.id_prefix, fleet.id_min_digits)
-    decoded_schema = T.StructType(
-        [
-            T.StructField("timestamp", T.TimestampType()),
-            T.StructField("compressor_id", T.StringType()),
-            *(T.StructField(s, T.DoubleType()) for s in SENSORS),
-            T.StructField("received_at", T.TimestampType()),
-            T.StructField("source", T.StringType()),
-            T.StructField("source_partition", T.IntegerType()),
-            T.StructField("source_offset", T.LongType()),
-            T.StructField("type_error", T.StringType()),
-            T.StructField("key", T.StringType()),
-            T.StructField("payload", T.BinaryType()),
-        ]
-    )
+    # The decoder's output schema, from its one definition (decode.DECODED_SCHEMA).
+    decoded_schema = from_arrow_schema(pl.DataFrame(schema=DECODED_SCHEMA).to_arrow().schema)
     source = (
         spark.readStream.format("kafka")
         .options(**kafka_options(conn))
