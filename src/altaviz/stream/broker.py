@@ -195,7 +195,8 @@ class LocalBroker:
         classpath = f"{lib}/*"
         if not (data / "meta.properties").exists():
             cluster = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-            format_args = ["-t", cluster, "-c", str(config)]
+            # "=" keeps an ID that begins with "-" (base64url can) from reading as an option.
+            format_args = [f"--cluster-id={cluster}", "-c", str(config)]
             formatted = subprocess.run(
                 [*self._java(classpath), "kafka.tools.StorageTool", "format", *format_args],
                 capture_output=True,
