@@ -25,12 +25,13 @@ run: env
 	$(UV) run --frozen --no-sync altaviz simulate
 	$(UV) run --frozen --no-sync altaviz pipeline
 
-## The whole test suite, plus lint. The tests start (and stop) their own PostgreSQL server;
+## The whole test suite, plus lint and the rooms' layering contract (pyproject.toml). The tests start (and stop) their own PostgreSQL server;
 ## its binaries come from Debian's postgresql package, installed here if missing. The Spark
 ## engine's parity tests run on a local Spark with real Delta Lake; the streaming tests on a
 ## real Kafka broker the tests start (and stop) themselves.
 test: env-full postgres
 	$(UV) run --frozen --no-sync ruff check src tests benchmarks
+	$(UV) run --frozen --no-sync lint-imports --no-cache
 	$(UV) run --frozen --no-sync pytest
 
 postgres:
@@ -39,6 +40,7 @@ postgres:
 
 lint: env
 	$(UV) run --frozen --no-sync ruff check src tests benchmarks
+	$(UV) run --frozen --no-sync lint-imports --no-cache
 	$(UV) run --frozen --no-sync ruff format --check src tests benchmarks
 
 bench: env

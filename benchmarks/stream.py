@@ -29,11 +29,11 @@ import polars as pl
 
 from _child import simulate_fleet
 from altaviz.config import load_config
+from altaviz.core.sensors import SENSORS
 from altaviz.engines import get_engine
 from altaviz.lake import catalog as lake
 from altaviz.lake.location import lake_location
 from altaviz.pipeline import PipelineRequest, load_reference, run_pipeline
-from altaviz.sensors import SENSORS
 from altaviz.settings import Settings
 from altaviz.stream.broker import LocalBroker, free_port_pair
 from altaviz.stream.consumer import StreamConsumer

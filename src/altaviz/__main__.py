@@ -1,3 +1,6 @@
+"""``python -m altaviz``: the command line."""
+
 from altaviz.cli import app
 
-app(prog_name="altaviz")
+if __name__ == "__main__":
+    app(prog_name="altaviz")

@@ -86,7 +86,7 @@ def test_too_little_history_is_labelled_not_raised(small_lake):
     assert first["anomaly_score"].null_count() == first.height
     last = predictions.filter(pl.col("hour") == predictions["hour"].max())
     assert (last["status"] == "ok").mean() > 0.9
-    assert summary.ml["model_version"] is not None
+    assert summary.ml.model_version is not None
 
 
 def test_emissions_cover_every_hourly_row(small_lake):
@@ -101,10 +101,10 @@ def test_emissions_cover_every_hourly_row(small_lake):
 def test_skip_ml_defers_scoring_to_the_next_run(small_fleet, tmp_path):
     lake = tmp_path / "lake"
     skipped = run_lake(small_fleet, lake, skip_ml=True)
-    assert skipped.ml["skipped"] and skipped.ml["pending_dates"] == 3
+    assert skipped.ml.skipped and skipped.ml.pending_dates == 3
     assert read_table(lake, "ml_predictions").height == 0
     caught_up = run_lake(small_fleet, lake)
-    assert caught_up.ml["dates"] == 3
+    assert len(caught_up.ml.dates) == 3
     assert read_table(lake, "ml_predictions").height > 0
 
 

@@ -90,11 +90,11 @@ def test_every_run_leaves_a_record(small_lake, small_fleet):
     runs = read_table(lake, "pipeline_runs")
     first = runs.filter(runs["run_id"] == summary.run_id).row(0, named=True)
     assert first["status"] == "success"
-    assert first["rows_bronze"] == summary.rows["bronze"] > 0
-    assert first["rows_gold_hourly"] == summary.rows["gold_hourly"]
+    assert first["rows_bronze"] == summary.rows.bronze > 0
+    assert first["rows_gold_hourly"] == summary.rows.gold_hourly
     stages = json.loads(first["stage_durations"])
     assert {"reference", "bronze", "silver", "gold", "ml"} <= stages.keys()
-    assert first["predictions"] == summary.ml["predictions"] > 0
+    assert first["predictions"] == summary.ml.predictions > 0
     assert first["data_freshness_minutes"] > 0
     assert first["error"] is None
 

@@ -80,8 +80,9 @@ def test_pipeline_errors_exit_2_with_one_line(tmp_path):
     assert "'duckdb' is not one of 'polars', 'spark'" in words
 
 
-def test_an_unknown_engine_is_a_pipeline_error(tmp_path):
-    from altaviz.pipeline import PipelineError, PipelineRequest, run_pipeline
+def test_an_unknown_engine_is_an_input_error(tmp_path):
+    from altaviz.core.errors import InputError
+    from altaviz.pipeline import PipelineRequest, run_pipeline
 
-    with pytest.raises(PipelineError, match="unknown engine 'duckdb'; available: polars, spark"):
+    with pytest.raises(InputError, match="unknown engine 'duckdb'; available: polars, spark"):
         run_pipeline(PipelineRequest(source=tmp_path, lakehouse=tmp_path / "l", engine="duckdb"))

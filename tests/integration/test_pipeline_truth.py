@@ -8,9 +8,9 @@ from datetime import timedelta
 import polars as pl
 import pytest
 
+from altaviz.core.sensors import SENSORS
 from altaviz.fleet.failure_modes import MODES
 from altaviz.fleet.truth import read_dirt, read_failures
-from altaviz.sensors import SENSORS
 from tests.conftest import read_table, read_telemetry
 
 BIT = {s: 1 << i for i, s in enumerate(SENSORS)}
@@ -25,9 +25,9 @@ def test_run_summary_counts_every_layer(small_lake, small_fleet):
     summary, lake = small_lake
     telemetry = read_telemetry(small_fleet)
     assert summary.status == "success"
-    assert summary.rows["bronze"] == telemetry.height == read_table(lake, "sensor_readings").height
-    assert summary.rows["silver"] == read_table(lake, "sensor_cleaned").height
-    assert summary.rows["gold_hourly"] == read_table(lake, "hourly_aggregates").height
+    assert summary.rows.bronze == telemetry.height == read_table(lake, "sensor_readings").height
+    assert summary.rows.silver == read_table(lake, "sensor_cleaned").height
+    assert summary.rows.gold_hourly == read_table(lake, "hourly_aggregates").height
     assert summary.dates["gold"] == summary.dates["silver"]
     assert summary.quality_passed
 

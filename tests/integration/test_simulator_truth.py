@@ -7,9 +7,9 @@ from datetime import timedelta
 import polars as pl
 import pytest
 
+from altaviz.core.sensors import SENSORS
 from altaviz.fleet.failure_modes import MODES
 from altaviz.fleet.truth import read_dirt, read_failures, severity_at
-from altaviz.sensors import SENSORS
 from tests.conftest import START, read_telemetry
 
 STEP = timedelta(minutes=5)

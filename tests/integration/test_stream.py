@@ -24,12 +24,12 @@ import pytest
 import yaml
 
 from altaviz.config import load_config, packaged_config_dir
+from altaviz.core.sensors import SENSORS
 from altaviz.fleet import SimulationRequest, simulate
 from altaviz.lake import catalog as lake
-from altaviz.sensors import SENSORS
 from altaviz.settings import Settings
 from altaviz.stream.producer import produce_fleet
-from altaviz.stream.registry import Registry
+from altaviz.stream.registry import Registry, SchemaError
 from altaviz.stream.service import StreamRequest, run_stream, stream_connection
 from altaviz.stream.topics import publish_schema
 from tests.conftest import START, read_table, read_telemetry, run_lake
@@ -428,7 +428,7 @@ def test_a_newer_compatible_schema_is_read_without_a_redeploy(kafka_broker, flee
     assert sorted(bronze["horsepower"]) == [901.0 + k for k in range(10)]
 
     # An incompatible one is refused at registration.
-    with pytest.raises(ValueError, match="required field compressor_id missing"):
+    with pytest.raises(SchemaError, match="required field compressor_id missing"):
         sender.register(ROGUE_MISSING)
 
 

@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 from altaviz.config import load_config
+from altaviz.core.features import MODEL_FEATURES
 from altaviz.ml.anomaly import (
     AnomalyModel,
     feature_matrix,
@@ -17,7 +18,7 @@ from altaviz.ml.anomaly import (
     top_sensors,
     train_anomaly_model,
 )
-from altaviz.ml.features import MODEL_FEATURES, psi
+from altaviz.ml.features import psi
 
 
 def fleet_features(n_units: int = 60, hours: int = 60, seed: int = 0) -> pl.DataFrame:

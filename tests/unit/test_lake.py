@@ -10,6 +10,7 @@ import pyarrow as pa
 import pytest
 
 from altaviz.config import load_config
+from altaviz.core.errors import NotFoundError
 from altaviz.engines import Txn, get_engine
 from altaviz.engines.delta_log import sql_in
 from altaviz.lake.catalog import ALERT_HISTORY, QUALITY_METRICS, SENSOR_CLEANED, TABLES, table
@@ -42,7 +43,7 @@ def test_catalogue_covers_the_issue_tables_with_keys_and_layout():
         assert set(spec.partition_by) <= set(arrow.names), spec.name
         assert set(spec.keys) <= set(arrow.names), spec.name
         assert len(set(arrow.names)) == len(arrow.names), spec.name
-    with pytest.raises(KeyError, match="unknown table 'nope'"):
+    with pytest.raises(NotFoundError, match="unknown table 'nope'"):
         table("nope")
 
 

@@ -3,8 +3,8 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
+from altaviz.core.sensors import SENSOR_INDEX
 from altaviz.fleet.layout import build_demo_layout, build_layout, compressor_ids, largest_remainder
-from altaviz.sensors import SENSOR_INDEX
 
 START = datetime(2026, 3, 1, tzinfo=UTC)
 

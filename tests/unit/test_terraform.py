@@ -202,6 +202,8 @@ def _column_disagreements(monitoring: Module) -> list[str]:
             want[name] = "dynamic"
         elif base.__name__ == "datetime":
             want[name] = "datetime"
+        elif isinstance(base, type) and issubclass(base, str):  # a text enum (RunStatus)
+            want[name] = "string"
         else:
             want[name] = RUN_RECORD_TYPES[base]
     return [

@@ -14,11 +14,12 @@ from typing import Any, Protocol
 import narwhals as nw
 
 from altaviz.config import AppConfig
+from altaviz.core.days import dates_between
+from altaviz.core.errors import InputError, NotFoundError
+from altaviz.core.sensors import SENSORS
 from altaviz.engines import Engine
 from altaviz.lake import catalog as lake
-from altaviz.sensors import SENSORS
 from altaviz.transforms.bronze import compressor_id_pattern
-from altaviz.transforms.days import dates_between
 
 Row = dict[str, Any]
 
@@ -52,11 +53,11 @@ ALERT_COLUMNS = (
 """What ``alert_history`` returns of each alert."""
 
 
-class CompressorIdError(ValueError):
+class CompressorIdError(InputError):
     """Not a compressor ID of this fleet's format."""
 
 
-class UnknownCompressor(LookupError):
+class UnknownCompressor(NotFoundError):
     """A well-formed ID that is not in the registered fleet."""
 
 
@@ -125,7 +126,9 @@ class LakehouseData:
         return rows[0]
 
     def _as_of(self, compressor_id: str) -> datetime | None:
-        """The unit's latest hour in gold: 'now' for its data (a backfill is judged fairly)."""
+        """A registered unit's latest hour in gold: 'now' for its data (a backfill is judged
+        fairly)."""
+        self._registered(compressor_id)
         return (
             self.engine.read(lake.HOURLY_AGGREGATES, nw.col("compressor_id") == compressor_id)
             .select(nw.col("hour").max())
@@ -148,7 +151,6 @@ class LakehouseData:
         return compressor_record(unit, stations, baseline)
 
     def latest_readings(self, compressor_id: str, hours: int = 24) -> list[Row]:
-        self._registered(compressor_id)
         latest = self._as_of(compressor_id)
         if latest is None:
             return []
@@ -168,7 +170,6 @@ class LakehouseData:
         )
 
     def alert_history(self, compressor_id: str, days: int = 7) -> list[Row]:
-        self._registered(compressor_id)
         latest = self._as_of(compressor_id)
         if latest is None:
             return []

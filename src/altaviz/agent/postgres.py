@@ -53,6 +53,8 @@ class PostgresData:
         return rows[0]
 
     def _as_of(self, compressor_id: str) -> datetime | None:
+        """A registered unit's latest hour in gold."""
+        self._registered(compressor_id)
         rows = self._rows(
             "SELECT max(hour) AS latest FROM hourly_aggregates WHERE compressor_id = %s",
             compressor_id,
@@ -68,7 +70,6 @@ class PostgresData:
         return compressor_record(unit, stations, baseline)
 
     def latest_readings(self, compressor_id: str, hours: int = 24) -> list[Row]:
-        self._registered(compressor_id)
         latest = self._as_of(compressor_id)
         if latest is None:
             return []
@@ -80,7 +81,6 @@ class PostgresData:
         )
 
     def alert_history(self, compressor_id: str, days: int = 7) -> list[Row]:
-        self._registered(compressor_id)
         latest = self._as_of(compressor_id)
         if latest is None:
             return []
@@ -92,7 +92,6 @@ class PostgresData:
         )
 
     def predictions(self, compressor_id: str, hours: int = 24) -> list[Row]:
-        self._registered(compressor_id)
         latest = self._as_of(compressor_id)
         if latest is None:
             return []

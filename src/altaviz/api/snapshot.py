@@ -131,9 +131,7 @@ class PostgresSource:
 
 
 def _polars_schema(spec: lake.TableSpec) -> dict[str, Any]:
-    from altaviz.engines.polars_engine import _POLARS_TYPES
-
-    return {c.name: _POLARS_TYPES[c.type] for c in spec.schema.columns}
+    return spec.schema.polars()
 
 
 def _newest(frame: pl.DataFrame) -> pl.DataFrame:

@@ -24,6 +24,7 @@ from altaviz.config.schema import (
     PlatformConfig,
     ThresholdsConfig,
 )
+from altaviz.core.errors import ConfigurationError
 
 __all__ = [
     "AppConfig",
@@ -40,7 +41,7 @@ FILES = ("fleet.yaml", "thresholds.yaml", "lakehouse.yaml", "models.yaml", "plat
 _M = TypeVar("_M", bound=BaseModel)
 
 
-class ConfigError(ValueError):
+class ConfigError(ConfigurationError):
     """A configuration file is missing, unreadable or invalid; the message names file and key."""
 
 

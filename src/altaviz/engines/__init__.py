@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
+
+from altaviz.config import AppConfig
+from altaviz.core.errors import InputError
 from altaviz.engines.base import Engine, EngineError, Txn, WriteResult
-from altaviz.lake.location import LakeLocation
+from altaviz.lake.location import LakeLocation, lake_location
+from altaviz.settings import Settings
 
 ENGINES = ("polars", "spark")
 
@@ -18,7 +24,31 @@ def get_engine(name: str, location: LakeLocation) -> Engine:
         from altaviz.engines.spark_engine import SparkEngine
 
         return SparkEngine(location)
-    raise ValueError(f"unknown engine {name!r}; available: {', '.join(ENGINES)}")
+    raise InputError(f"unknown engine {name!r}; available: {', '.join(ENGINES)}")
 
 
-__all__ = ["ENGINES", "Engine", "EngineError", "Txn", "WriteResult", "get_engine"]
+def open_engine(
+    name: str,
+    lakehouse: Path | None,
+    config: AppConfig,
+    settings: Settings,
+    spark_packages: Sequence[str] = (),
+) -> Engine:
+    """The engine ``name`` over the lakehouse the settings and ``lakehouse`` (a local root that
+    overrides them) point at: the one way every command, stage and service opens one.
+
+    >>> from altaviz.config import load_config
+    >>> engine = open_engine("polars", Path("/tmp/lake"), load_config(), Settings())
+    >>> engine.name
+    'polars'
+    """
+    location = lake_location(config.lakehouse, settings, root=lakehouse)
+    if name == "spark" and spark_packages:  # a session with extra packages (Kafka's source)
+        from altaviz.engines.spark_engine import SparkEngine
+        from altaviz.engines.spark_session import spark_session
+
+        return SparkEngine(location, spark_session(packages=list(spark_packages)))
+    return get_engine(name, location)
+
+
+__all__ = ["ENGINES", "Engine", "EngineError", "Txn", "WriteResult", "get_engine", "open_engine"]

@@ -13,12 +13,15 @@ from typing import Any, Protocol
 
 import narwhals as nw
 
+from altaviz.core.errors import ServiceError
 from altaviz.lake.catalog import TableSpec
 
 Frame = nw.LazyFrame[Any] | nw.DataFrame[Any]
+Partitions = Mapping[str, Sequence[Any]]
+"""Partition values by column: ``{"date": [day]}`` names the partitions a write replaces."""
 
 
-class EngineError(RuntimeError):
+class EngineError(ServiceError):
     """An engine cannot start or cannot do what was asked; the message says why."""
 
 
@@ -70,11 +73,7 @@ class Engine(Protocol):
     def append(self, spec: TableSpec, frame: Frame, txns: Sequence[Txn] = ()) -> WriteResult: ...
 
     def replace(
-        self,
-        spec: TableSpec,
-        frame: Frame,
-        partitions: Mapping[str, Sequence[Any]],
-        txns: Sequence[Txn] = (),
+        self, spec: TableSpec, frame: Frame, partitions: Partitions, txns: Sequence[Txn] = ()
     ) -> WriteResult:
         """Atomically replace the rows of the given partition values with ``frame``."""
         ...

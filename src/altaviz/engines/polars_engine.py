@@ -20,9 +20,10 @@ from deltalake import (
     write_deltalake,
 )
 
-from altaviz.engines.base import Frame, Txn, WriteResult
+from altaviz.engines.base import Frame, Partitions, Txn, WriteResult
 from altaviz.engines.delta_log import DeltaLogMetadata, sql_in
 from altaviz.lake.catalog import TableSpec
+from altaviz.lake.schema import polars_type
 
 
 @cache
@@ -46,17 +47,6 @@ def writer_properties(spec: TableSpec) -> WriterProperties:
         default_column_properties=ColumnProperties(dictionary_enabled=False),
         column_properties=columns,
     )
-
-
-_POLARS_TYPES: dict[str, Any] = {
-    "string": pl.String,
-    "float64": pl.Float64,
-    "int32": pl.Int32,
-    "int64": pl.Int64,
-    "bool": pl.Boolean,
-    "timestamp": pl.Datetime("us", "UTC"),
-    "date": pl.Date,
-}
 
 
 class PolarsEngine(DeltaLogMetadata):
@@ -106,7 +96,7 @@ class PolarsEngine(DeltaLogMetadata):
         exprs: list[pl.Expr] = [pl.col("source_offset").cast(pl.Int64)]
         errors: list[pl.Expr] = []
         for name, kind in columns.items():
-            target = _POLARS_TYPES[kind]
+            target = polars_type(kind)
             if name not in raw.columns:
                 exprs.append(pl.lit(None, dtype=target).alias(name))
                 if name in required:
@@ -191,11 +181,7 @@ class PolarsEngine(DeltaLogMetadata):
         return WriteResult(data.num_rows)
 
     def replace(
-        self,
-        spec: TableSpec,
-        frame: Frame,
-        partitions: Mapping[str, Sequence[Any]],
-        txns: Sequence[Txn] = (),
+        self, spec: TableSpec, frame: Frame, partitions: Partitions, txns: Sequence[Txn] = ()
     ) -> WriteResult:
         data = self._arrow(spec, frame)
         if not self.exists(spec):
@@ -264,7 +250,7 @@ class PolarsEngine(DeltaLogMetadata):
 
 
 def _schema(spec: TableSpec) -> dict[str, Any]:
-    return {c.name: _POLARS_TYPES[c.type] for c in spec.schema.columns}
+    return spec.schema.polars()
 
 
 def empty(spec: TableSpec) -> pl.DataFrame:

@@ -18,7 +18,7 @@ from typing import Any
 
 import narwhals as nw
 
-from altaviz.engines.base import Frame, Txn, WriteResult
+from altaviz.engines.base import Frame, Partitions, Txn, WriteResult
 from altaviz.engines.delta_log import DeltaLogMetadata, sql_in
 from altaviz.lake.catalog import TableSpec
 from altaviz.lake.location import LakeLocation
@@ -197,11 +197,7 @@ class SparkEngine(DeltaLogMetadata):
         return self._written(spec)
 
     def replace(
-        self,
-        spec: TableSpec,
-        frame: Frame,
-        partitions: Mapping[str, Sequence[Any]],
-        txns: Sequence[Txn] = (),
+        self, spec: TableSpec, frame: Frame, partitions: Partitions, txns: Sequence[Txn] = ()
     ) -> WriteResult:
         if len(txns) > 1:
             raise ValueError("Delta on Spark records one application transaction per commit")

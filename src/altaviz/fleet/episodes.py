@@ -15,9 +15,10 @@ import numpy as np
 import polars as pl
 
 from altaviz.config.schema import FleetConfig, ThresholdsConfig
+from altaviz.core.errors import ConfigurationError
+from altaviz.core.sensors import SENSOR_INDEX
 from altaviz.fleet.failure_modes import DIRECTION, MODES, progression
 from altaviz.fleet.layout import FleetLayout
-from altaviz.sensors import SENSOR_INDEX
 
 US_PER_HOUR = 3_600_000_000
 US_PER_DAY = 24 * US_PER_HOUR
@@ -220,7 +221,7 @@ def _calibrate(
             failure[i] = trip * (1 + spec.trip_margin)
         else:
             if floating is None or floating.warning_low is None or floating.critical_low is None:
-                raise ValueError(
+                raise ConfigurationError(
                     f"thresholds.yaml: floating.{sensor} needs warning_low and critical_low"
                 )
             warning[i] = b - floating.warning_low.delta(b)

@@ -14,7 +14,7 @@ from typing import Final, Literal
 import numpy as np
 
 from altaviz.config.schema import MODE_PARAMS, FailureSpec
-from altaviz.sensors import SENSOR_INDEX, SENSORS
+from altaviz.core.sensors import SENSOR_INDEX, SENSORS
 
 MODES: Final[tuple[str, ...]] = tuple(MODE_PARAMS)
 """Failure mode names; an episode stores its mode as an index into this tuple."""

@@ -14,7 +14,7 @@ import numpy as np
 import polars as pl
 
 from altaviz.config.schema import FleetConfig
-from altaviz.sensors import SENSOR_INDEX, SENSORS
+from altaviz.core.sensors import SENSOR_INDEX, SENSORS
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,7 @@ class FleetLayout:
     """Stations and units of one simulated fleet.
 
     ``baseline`` is a (sensor, unit) array of each unit's healthy operating point, in the
-    order of :data:`altaviz.sensors.SENSORS`.
+    order of :data:`altaviz.core.sensors.SENSORS`.
     """
 
     stations: pl.DataFrame

@@ -10,10 +10,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from altaviz.core.errors import InputError
+
 MANIFEST = "manifest.json"
 
 
-class OutputError(OSError):
+class OutputError(InputError):
     """The output folder cannot be used; the message says why in one line."""
 
 

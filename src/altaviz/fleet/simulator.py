@@ -27,20 +27,21 @@ from pydantic import BaseModel
 
 from altaviz import __version__
 from altaviz.config import AppConfig, load_config
+from altaviz.core.errors import InputError
+from altaviz.core.sensors import SENSORS
 from altaviz.fleet.episodes import US_PER_DAY, demo_episodes, schedule_episodes, to_us
 from altaviz.fleet.failure_modes import MODES
 from altaviz.fleet.layout import FleetLayout, build_demo_layout, build_layout
 from altaviz.fleet.maintenance import maintenance_log, schedule_service
 from altaviz.fleet.output import MANIFEST, staged_output
 from altaviz.fleet.telemetry import Chunk, RunContext, generate_chunk
-from altaviz.sensors import SENSORS
 
 MAX_ROWS_PER_CHUNK = 1_600_000  # bounds memory per worker, whatever the fleet size
 DEFAULT_COMPRESSORS = 4_700
 DEFAULT_DAYS = 10
 
 
-class SimulationError(ValueError):
+class SimulationError(InputError):
     """The request cannot be simulated; the message says why in one line."""
 
 

@@ -14,11 +14,11 @@ import numpy as np
 import pyarrow as pa
 
 from altaviz.config.schema import FleetConfig
+from altaviz.core.sensors import SENSORS
 from altaviz.fleet.episodes import US_PER_DAY, US_PER_HOUR, Episodes
 from altaviz.fleet.failure_modes import MODES, TEMP, progression
 from altaviz.fleet.layout import FleetLayout
 from altaviz.fleet.maintenance import ServiceWindows
-from altaviz.sensors import SENSORS
 
 UTC_US = pa.timestamp("us", tz="UTC")
 

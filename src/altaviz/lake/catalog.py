@@ -9,9 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from altaviz.core.errors import NotFoundError
+from altaviz.core.features import FEATURES
+from altaviz.core.sensors import SENSORS
 from altaviz.lake.schema import Column, TableSchema, columns
-from altaviz.ml.features import FEATURES
-from altaviz.sensors import SENSORS
 
 Layer = Literal["bronze", "silver", "gold", "ml"]
 
@@ -486,4 +487,4 @@ def table(name: str) -> TableSpec:
     try:
         return TABLES[name]
     except KeyError:
-        raise KeyError(f"unknown table {name!r}; known: {', '.join(sorted(TABLES))}") from None
+        raise NotFoundError(f"unknown table {name!r}; known: {', '.join(sorted(TABLES))}") from None

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import polars as pl
 import pyarrow as pa
 
 ColumnType = Literal["string", "float64", "int32", "int64", "bool", "timestamp", "date"]
@@ -22,6 +23,15 @@ _ARROW: dict[str, pa.DataType] = {
     "bool": pa.bool_(),
     "timestamp": pa.timestamp("us", tz="UTC"),
     "date": pa.date32(),
+}
+_POLARS: dict[str, Any] = {
+    "string": pl.String,
+    "float64": pl.Float64,
+    "int32": pl.Int32,
+    "int64": pl.Int64,
+    "bool": pl.Boolean,
+    "timestamp": pl.Datetime("us", "UTC"),
+    "date": pl.Date,
 }
 # Spark SQL type names; Spark timestamps are UTC instants with the session time zone at UTC.
 _SPARK: dict[str, str] = {
@@ -57,6 +67,10 @@ class TableSchema:
             [pa.field(c.name, _ARROW[c.type], nullable=c.nullable) for c in self.columns]
         )
 
+    def polars(self) -> dict[str, Any]:
+        """The Polars schema, column name to data type."""
+        return {c.name: _POLARS[c.type] for c in self.columns}
+
     def spark(self) -> Any:
         """The Spark ``StructType`` (imported lazily: PySpark is an optional extra)."""
         from pyspark.sql import types as T
@@ -68,6 +82,11 @@ class TableSchema:
     def conform(self, table: pa.Table) -> pa.Table:
         """Select this schema's columns in order and cast them to its types."""
         return table.select(self.names).cast(self.arrow())
+
+
+def polars_type(kind: ColumnType) -> Any:
+    """The Polars data type of a column type."""
+    return _POLARS[kind]
 
 
 def spark_type(kind: ColumnType) -> Any:

@@ -22,7 +22,7 @@ from sklearn.base import BaseEstimator
 from sklearn.ensemble import IsolationForest
 
 from altaviz.config.schema import AnomalyRules
-from altaviz.ml.features import FEATURE_SENSOR, MODEL_FEATURES
+from altaviz.core.features import FEATURE_SENSOR, MODEL_FEATURES
 
 MAD_TO_SIGMA = 1.4826
 _CALIBRATION_POINTS = 2001

@@ -19,6 +19,8 @@ from typing import Any
 
 import polars as pl
 
+from altaviz.core.errors import NotFoundError
+
 SOURCES = {
     "rules": ("threshold", "deviation", "trend"),
     "anomaly": ("anomaly",),
@@ -42,7 +44,7 @@ class Truth:
             failures = pl.read_parquet(fleet / "truth" / "failures.parquet")
             units = pl.read_parquet(fleet / "compressor_metadata.parquet")
         except (OSError, ValueError) as exc:
-            raise ValueError(
+            raise NotFoundError(
                 f"--source {fleet}: not a simulator output with truth ({exc})"
             ) from exc
         start = datetime.fromisoformat(manifest["start"])

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from altaviz.core.errors import ServiceError
+
 EXPERIMENTS = {
     "anomaly": "altaviz-anomaly",
     "drift": "altaviz-temperature-drift",
@@ -31,7 +33,7 @@ _URI_VARIABLES = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
 log = logging.getLogger("altaviz.ml")
 
 
-class RegistryError(RuntimeError):
+class RegistryError(ServiceError):
     """MLflow cannot be reached or holds no usable model; the message says why in one line."""
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import narwhals as nw
 
 from altaviz.config.schema import RulRules
+from altaviz.core.errors import ConfigurationError
 from altaviz.ml.drift import confidence
 
 # Standard normal CDF by the logistic approximation (absolute error below 0.01), which
@@ -71,7 +72,7 @@ def remaining_useful_life(
             )
         )
     if not per_sensor:
-        raise ValueError("models.yaml: rul.sensors is empty")
+        raise ConfigurationError("models.yaml: rul.sensors is empty")
     long = nw.concat(per_sensor)
     # The nearest limit decides; ties broken by sensor name so the result is deterministic.
     nearest = (

@@ -13,6 +13,7 @@ from typing import Any
 import narwhals as nw
 
 from altaviz.config import AppConfig, load_config
+from altaviz.core.results import AlertCounts, MlResult, RowCounts, RunStatus
 from altaviz.engines import Engine
 from altaviz.lake import catalog as lake
 from altaviz.monitoring.record import RunRecord
@@ -102,7 +103,7 @@ class PipelineMonitor:
     def reasons(self, record: RunRecord) -> list[str]:
         """Why this run needs attention: failure, quality breach, slow stages (or nothing)."""
         reasons = []
-        if record.status == "failed":
+        if record.status == RunStatus.FAILED:
             reasons.append(f"the run failed: {record.error}")
         if record.quality_passed is False or record.blocked_dates:
             held = ", ".join(record.blocked_dates) or "none"
@@ -112,7 +113,7 @@ class PipelineMonitor:
 
     def slow_stages(self, record: RunRecord) -> list[str]:
         """Stages slower than ``slow_stage_multiple`` x their median over recent good runs."""
-        history = self.recent(self.rules.slow_stage_history, statuses=("success",))
+        history = self.recent(self.rules.slow_stage_history, statuses=(RunStatus.SUCCESS,))
         history = [r for r in history if r.run_id != record.run_id]
         if len(history) < self.rules.slow_stage_min_runs:
             return []
@@ -133,7 +134,7 @@ class PipelineMonitor:
 
     def recent(self, limit: int, statuses: Sequence[str] | None = None) -> list[RunRecord]:
         """The latest runs, newest first."""
-        where = None if statuses is None else nw.col("status").is_in(list(statuses))
+        where = None if statuses is None else nw.col("status").is_in([str(s) for s in statuses])
         rows = (
             self.engine.read(lake.PIPELINE_RUNS, where)
             .sort("started_at", descending=True)
@@ -150,21 +151,22 @@ def run_record(
     engine: str,
     started_at: datetime,
     durations: dict[str, float],
-    rows: dict[str, int],
-    status: str,
+    rows: RowCounts,
+    status: RunStatus,
     rejected: int = 0,
     quality_passed: bool | None = None,
     blocked: Sequence[Any] = (),
-    alerts: dict[str, int] | None = None,
-    ml: dict[str, Any] | None = None,
+    alerts: AlertCounts | None = None,
+    ml: MlResult | None = None,
     freshness_minutes: float | None = None,
     error: str | None = None,
     notes: Sequence[str] = (),
 ) -> RunRecord:
     """A record from what the pipeline knows at the end of a run (or when it failed)."""
     ended = datetime.now(UTC)
-    landed = rows.get("bronze", 0) + rejected
-    ml = ml or {}
+    landed = rows.landed(rejected)
+    alerts = alerts or AlertCounts()
+    ml = ml or MlResult()
     return RunRecord(
         run_id=run_id,
         status=status,
@@ -173,22 +175,16 @@ def run_record(
         ended_at=ended,
         duration_s=round((ended - started_at).total_seconds(), 3),
         stage_durations=dict(durations),
-        rows_bronze=rows.get("bronze", 0),
-        rows_dead_letter=rows.get("dead_letter", 0),
-        rows_silver=rows.get("silver", 0),
-        rows_gold_hourly=rows.get("gold_hourly", 0),
-        rows_gold_daily=rows.get("gold_daily", 0),
+        **{f"rows_{layer}": n for layer, n in rows.model_dump().items()},
         rejected=rejected,
         rejection_rate=round(rejected / landed, 6) if landed else None,
         quality_passed=quality_passed,
         blocked_dates=[str(d) for d in blocked],
-        alerts_opened=(alerts or {}).get("opened", 0),
-        alerts_resolved=(alerts or {}).get("resolved", 0),
-        models_run=["anomaly", "drift", "rul", "emissions"] if ml.get("dates") else [],
-        model_version=ml.get("model_version"),
-        predictions=ml.get("predictions", 0),
-        anomalies=ml.get("anomalous_predictions", 0),
-        units_at_risk=ml.get("units_at_risk", 0),
+        alerts_opened=alerts.opened,
+        alerts_resolved=alerts.resolved,
+        models_run=ml.models_run,
+        **ml.model_dump(include={"model_version", "predictions", "units_at_risk"}),
+        anomalies=ml.anomalous_predictions,
         data_freshness_minutes=freshness_minutes,
         error=error,
         warnings=list(notes),
@@ -201,4 +197,31 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-__all__ = ["PipelineMonitor", "describe", "run_record", "sinks_from"]
+__all__ = [
+    "PipelineMonitor",
+    "describe",
+    "run_record",
+    "run_time_trend",
+    "sinks_from",
+    "stage_statistics",
+]
+
+
+def stage_statistics(records: Sequence[RunRecord]) -> list[tuple[str, float, float, int]]:
+    """Per stage over ``records``: (stage, median s, max s, runs), slowest median first."""
+    stages: dict[str, list[float]] = {}
+    for r in records:
+        for stage, seconds in r.stage_durations.items():
+            stages.setdefault(stage, []).append(seconds)
+    found = [(s, statistics.median(t), max(t), len(t)) for s, t in stages.items()]
+    return sorted(found, key=lambda row: -row[1])
+
+
+def run_time_trend(records: Sequence[RunRecord]) -> tuple[float, float] | None:
+    """Median run time of the older and the newer half of the runs that did not fail
+    (``records`` newest first); None with fewer than two."""
+    done = [r.duration_s for r in reversed(records) if r.status != RunStatus.FAILED]
+    if len(done) < 2:
+        return None
+    half = len(done) // 2
+    return statistics.median(done[:half]), statistics.median(done[half:])

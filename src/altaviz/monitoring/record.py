@@ -6,14 +6,18 @@ import json
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
+
+from altaviz.core.results import RunStatus
 
 
 class RunRecord(BaseModel):
     """One pipeline run, as stored in ``pipeline_runs`` and sent to every sink."""
 
+    model_config = ConfigDict(use_enum_values=True)  # stored and sent as plain text
+
     run_id: str
-    status: str  # success, quality_failed, failed
+    status: RunStatus
     engine: str
     started_at: datetime
     ended_at: datetime

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from altaviz.core.errors import ServiceError
+from altaviz.core.results import RunStatus
 from altaviz.monitoring.record import RunRecord
 
 LOGS_INGESTION_API_VERSION = "2023-01-01"
@@ -25,7 +27,7 @@ TIMEOUT_S = 10.0
 log = logging.getLogger("altaviz.monitoring")
 
 
-class SinkError(RuntimeError):
+class SinkError(ServiceError):
     """A sink could not deliver; the message says why in one line."""
 
 
@@ -66,7 +68,7 @@ class LogSink:
     name = "log"
 
     def send(self, record: RunRecord, reasons: list[str]) -> None:
-        level = logging.ERROR if record.status == "failed" else logging.INFO
+        level = logging.ERROR if record.status == RunStatus.FAILED else logging.INFO
         log.log(level, json.dumps({"event": "pipeline_run", **record.model_dump(mode="json")}))
 
 
@@ -86,7 +88,7 @@ class TeamsSink:
 
 def adaptive_card(record: RunRecord, reasons: list[str]) -> dict[str, Any]:
     """The Teams message: an Adaptive Card (schema 1.4) in a message attachment."""
-    failed = record.status == "failed"
+    failed = record.status == RunStatus.FAILED
     facts = [
         ("Run", record.run_id),
         ("Status", record.status),

@@ -15,12 +15,13 @@ from typing import Any
 
 import narwhals as nw
 
+from altaviz.core.errors import ServiceError
 from altaviz.engines import Engine
 from altaviz.lake.catalog import TableSpec
 from altaviz.serving.schema import EXPORTED, quote, schema_sql
 
 
-class DatabaseError(RuntimeError):
+class DatabaseError(ServiceError):
     """The serving database cannot be reached or written; the message says why in one line."""
 
 

@@ -1,8 +1,9 @@
-"""Streaming ingestion: the Kafka / Event Hubs producer, the Avro schema registry with its
-dead letter, and the consumers that land the stream in bronze exactly once."""
+"""Streaming ingestion: producer, consumers, Avro registry and dead letter."""
+
+from altaviz.core.errors import AltavizError
 
 
-class StreamError(RuntimeError):
+class StreamError(AltavizError):
     """The stream cannot be used; the message says why in one line."""
 
 

@@ -23,6 +23,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from altaviz.core.errors import ServiceError
 from altaviz.stream import StreamError
 
 KAFKA_VERSION = "4.4.0"
@@ -91,7 +92,7 @@ LOG4J2 = """Configuration:
 """
 
 
-class BrokerError(StreamError):
+class BrokerError(StreamError, ServiceError):
     """The local broker cannot be installed or started; the message says why in one line."""
 
 

@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 from altaviz.config import load_config
 from altaviz.config.schema import EventHubSpec
+from altaviz.core.errors import ConfigurationError
 from altaviz.settings import Settings
 from altaviz.stream import StreamError
 
@@ -31,7 +32,7 @@ EVENTHUB_PORT = 9093
 QUIET = {"log.connection.close": False}
 
 
-class StreamConfigError(StreamError):
+class StreamConfigError(StreamError, ConfigurationError):
     """The stream's connection settings are missing or malformed; says which in one line."""
 
 

@@ -30,15 +30,15 @@ import narwhals as nw
 import polars as pl
 
 from altaviz.config import AppConfig
+from altaviz.core.frames import Frame, height
 from altaviz.engines import Engine, Txn
 from altaviz.lake import catalog as lake
+from altaviz.pipeline import Gate, land_batch
 from altaviz.stream import StreamError
 from altaviz.stream.connection import Connection
 from altaviz.stream.decode import RAW_RECORD, decode_messages
 from altaviz.stream.registry import Registry
 from altaviz.stream.topics import DeadLetterTopic, load_schemas, topic_partitions
-from altaviz.transforms.bronze import compressor_id_pattern, rejection_reasons
-from altaviz.transforms.frames import local
 
 log = logging.getLogger("altaviz.stream")
 
@@ -111,8 +111,6 @@ class StreamConsumer:
         self._unpromoted = False
         self._last_promotion = time.monotonic()
         self._dead_letters = DeadLetterTopic(connection)
-        fleet = config.fleet.telemetry
-        self._pattern = compressor_id_pattern(fleet.id_prefix, fleet.id_min_digits)
 
     # ------------------------------------------------------------------ positions
 
@@ -138,8 +136,8 @@ class StreamConsumer:
         partitions = topic_partitions(self.conn).get(self.conn.topic)
         if partitions is None:
             raise StreamError(f"topic {self.conn.topic} does not exist on {self.conn.describe}")
-        self._known = local(self.engine.read(lake.COMPRESSOR_METADATA).select("compressor_id"))
-        if self._known.shape[0] == 0:
+        self._gate = Gate.of(self.engine, self.config)
+        if height(self._gate.known) == 0:
             raise StreamError(
                 "no registered fleet in the lakehouse: pass --source with the fleet's "
                 "compressor_metadata.parquet (written by `altaviz simulate`)"
@@ -238,16 +236,7 @@ class StreamConsumer:
             self._refresh_schemas()
             decoded = decode_messages(topic, *fields, self.registry, self.rules)
         now = datetime.now(UTC)
-        judged = nw.to_native(
-            rejection_reasons(
-                nw.from_native(decoded),
-                self._known,
-                self.config.thresholds.cleaning,
-                self._pattern,
-                now,
-            )
-        )
-        ends = judged.group_by("source_partition").agg(
+        ends = decoded.group_by("source_partition").agg(
             pl.col("source_offset").min().alias("first"),
             pl.col("source_offset").max().alias("last"),
         )
@@ -256,56 +245,56 @@ class StreamConsumer:
             r["source_partition"]: f"{topic}/{r['source_partition']}:{r['first']}-{r['last']}"
             for r in ends.iter_rows(named=True)
         }
-        meta = [
-            pl.lit(now).cast(pl.Datetime("us", "UTC")).alias("ingested_at"),
-            pl.col("source_partition")
-            .replace_strict(batch_ids, return_dtype=pl.String)
-            .alias("batch_id"),
-            pl.lit(now.date()).alias("ingestion_date"),
-        ]
-        self.stats.consumed += judged.height
-        letters = self._new_rows(judged.filter(pl.col("reason").is_not_null()), "dead")
+        self.stats.consumed += decoded.height
+        landed = land_batch(
+            self.engine,
+            nw.from_native(decoded),
+            self._gate,
+            now,
+            meta=[
+                nw.lit(now).cast(nw.Datetime("us", "UTC")).alias("ingested_at"),
+                nw.col("source_partition")
+                .replace_strict(batch_ids, return_dtype=nw.String)
+                .alias("batch_id"),
+                nw.lit(now.date()).alias("ingestion_date"),
+            ],
+            raw_record=lambda letters: nw.from_native(
+                nw.to_native(letters).with_columns(RAW_RECORD)
+            ),
+            bronze_txns=[Txn(txn_id(topic, p), v) for p, v in sorted(next_offsets.items())],
+            dead_txns=[Txn(txn_id(topic, p), next_offsets[p]) for p in sorted(next_offsets)],
+            unseen=self._new_rows,
+        )
+        letters = nw.to_native(landed.letters)
         if letters.height:
-            touched = sorted(set(letters["source_partition"].to_list()))
-            self.engine.append(
-                lake.DEAD_LETTER,
-                nw.from_native(letters.with_columns(RAW_RECORD, *meta)),
-                [Txn(txn_id(topic, p), next_offsets[p]) for p in touched],
-            )
-            for p in touched:
-                self._positions["dead"][p] = next_offsets[p]
             self._dead_letters.send(letters.select(*DeadLetterTopic.COLUMNS).iter_rows(named=True))
-            self.stats.rejected += letters.height
             for reason, n in letters.group_by("reason").len().iter_rows():
                 self.stats.reasons[reason] = self.stats.reasons.get(reason, 0) + n
-        good = self._new_rows(judged.filter(pl.col("reason").is_null()), "bronze")
-        self.engine.append(
-            lake.SENSOR_READINGS,
-            nw.from_native(good.with_columns(*meta)),
-            [Txn(txn_id(topic, p), v) for p, v in sorted(next_offsets.items())],
-        )
+        self._positions["dead"].update(next_offsets)
         self._positions["bronze"].update(next_offsets)
-        self.stats.accepted += good.height
+        self.stats.rejected += landed.rejected
+        self.stats.accepted += landed.accepted
         self.stats.batches += 1
         self._unpromoted = True
         log.info(
             "stream batch %d: %d accepted, %d rejected",
             self.stats.batches,
-            good.height,
-            letters.height,
+            landed.accepted,
+            landed.rejected,
         )
 
-    def _new_rows(self, rows: pl.DataFrame, table: str) -> pl.DataFrame:
+    def _new_rows(self, rows: Frame, spec: lake.TableSpec) -> Frame:
         """``rows`` a table does not hold yet (a replay after a crash between commits)."""
-        recorded = self._positions[table]
+        recorded = self._positions["dead" if spec is lake.DEAD_LETTER else "bronze"]
         if not recorded:
             return rows
+        native = nw.to_native(rows)
         floor = pl.col("source_partition").replace_strict(
             recorded, default=-1, return_dtype=pl.Int64
         )
-        fresh = rows.filter(pl.col("source_offset") >= floor)
-        self.stats.skipped += rows.height - fresh.height
-        return fresh
+        fresh = native.filter(pl.col("source_offset") >= floor)
+        self.stats.skipped += native.height - fresh.height
+        return nw.from_native(fresh)
 
     def _commit_offsets(self, consumer: Any, messages: list[Any]) -> None:
         from confluent_kafka import KafkaException, TopicPartition

@@ -17,7 +17,7 @@ from typing import Any
 import polars as pl
 
 from altaviz.config.schema import StreamRules
-from altaviz.sensors import SENSORS
+from altaviz.core.sensors import SENSORS
 from altaviz.stream.registry import Registry, SchemaError
 
 UTC_US = pl.Datetime("us", "UTC")

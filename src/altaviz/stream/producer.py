@@ -26,7 +26,7 @@ from typing import Any
 import polars as pl
 import pyarrow.parquet as pq
 
-from altaviz.sensors import SENSORS
+from altaviz.core.sensors import SENSORS
 from altaviz.stream import StreamError
 from altaviz.stream.connection import Connection
 from altaviz.stream.registry import Registry

@@ -30,12 +30,14 @@ from typing import Any
 import fastavro
 from fastavro.schema import fingerprint, parse_schema, to_parsing_canonical_form
 
+from altaviz.core.errors import InputError
+
 MAGIC = b"\xc3\x01"
 HEADER = len(MAGIC) + 8
 READER_VERSION = 1  # the schema the consumers read with
 
 
-class SchemaError(ValueError):
+class SchemaError(InputError):
     """A message or schema the registry cannot accept; the text is the dead-letter reason."""
 
 

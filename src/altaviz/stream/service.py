@@ -16,10 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from altaviz.config import AppConfig, load_config
-from altaviz.engines import EngineError, get_engine
+from altaviz.engines import open_engine
 from altaviz.lake import catalog as lake
-from altaviz.lake.location import lake_location
-from altaviz.pipeline import PipelineError, PipelineRequest, load_reference, run_pipeline
+from altaviz.pipeline import PipelineRequest, load_reference, run_pipeline
 from altaviz.settings import Settings, get_settings
 from altaviz.stream.connection import Connection, Target, connect
 from altaviz.stream.topics import ensure_topics
@@ -77,18 +76,12 @@ def run_stream(
     cfg = config or load_config()
     settings = settings or get_settings()
     conn = stream_connection(request.target, settings, cfg)
-    location = lake_location(cfg.lakehouse, settings, root=request.lakehouse)
-    try:
-        if request.engine == "spark":  # a session with Spark's Kafka source
-            from altaviz.engines.spark_engine import SparkEngine
-            from altaviz.engines.spark_session import spark_session
-            from altaviz.stream.spark_stream import kafka_package
+    packages: list[str] = []
+    if request.engine == "spark":  # a session with Spark's Kafka source
+        from altaviz.stream.spark_stream import kafka_package
 
-            engine = SparkEngine(location, spark_session(packages=[kafka_package()]))
-        else:
-            engine = get_engine(request.engine, location)
-    except (ValueError, EngineError) as exc:
-        raise PipelineError(str(exc)) from exc
+        packages.append(kafka_package())
+    engine = open_engine(request.engine, request.lakehouse, cfg, settings, packages)
     if request.source is not None:
         say(f"registering the fleet from {request.source}")
         load_reference(engine, request.source)
@@ -108,8 +101,8 @@ def run_stream(
             engine=engine,
         )
         say(
-            f"promoted: silver {summary.rows['silver']:,} rows, "
-            f"{summary.alerts['opened']} alerts opened, {summary.alerts['open']} open"
+            f"promoted: silver {summary.rows.silver:,} rows, "
+            f"{summary.alerts.opened} alerts opened, {summary.alerts.open} open"
         )
         return summary
 

@@ -33,12 +33,12 @@ import polars as pl
 from altaviz.config import AppConfig
 from altaviz.engines import Engine, Txn
 from altaviz.lake import catalog as lake
+from altaviz.pipeline import Gate, land_batch
 from altaviz.stream import StreamError
 from altaviz.stream.connection import Connection
 from altaviz.stream.decode import DECODED_SCHEMA, decode_messages
 from altaviz.stream.registry import Registry
 from altaviz.stream.topics import DeadLetterTopic, load_schemas
-from altaviz.transforms.bronze import compressor_id_pattern, rejection_reasons
 
 log = logging.getLogger("altaviz.stream")
 
@@ -108,6 +108,23 @@ def _decoder(conn: Connection, schemas: list[dict[str, Any]], rules: Any) -> Cal
     return decode
 
 
+def _with_raw_record(letters: Any) -> Any:
+    """The dead letter's ``raw_record``: the message as JSON, its payload in base64."""
+    from pyspark.sql import functions as F
+
+    raw = F.to_json(
+        F.struct(
+            "source",
+            F.col("source_offset").alias("offset"),
+            F.unix_millis("received_at").alias("timestamp_ms"),
+            "key",
+            F.base64("payload").alias("payload_base64"),
+        ),
+        {"ignoreNullFields": "false"},
+    )
+    return nw.from_native(nw.to_native(letters).select("*", raw.alias("raw_record")))
+
+
 def run_spark_stream(
     engine: Engine,
     config: AppConfig,
@@ -135,9 +152,11 @@ def run_spark_stream(
             "no registered fleet in the lakehouse: pass --source with the fleet's "
             "compressor_metadata.parquet (written by `altaviz simulate`)"
         )
-    known = known.localCheckpoint()
-    fleet = config.fleet.telemetry
-    pattern = compressor_id_pattern(fleet.id_prefix, fleet.id_min_digits)
+    gate = Gate(
+        nw.from_native(known.localCheckpoint()),
+        config.thresholds.cleaning,
+        Gate.of_pattern(config),
+    )
     # The decoder's output schema, from its one definition (decode.DECODED_SCHEMA).
     decoded_schema = from_arrow_schema(pl.DataFrame(schema=DECODED_SCHEMA).to_arrow().schema)
     source = (
@@ -170,38 +189,24 @@ def run_spark_stream(
             app_id.append(f"spark-stream:{conn.topic}:{query_id}")
         txn = [Txn(app_id[0], batch_id)]
         now = datetime.now(UTC)
-        batch = batch.localCheckpoint()
-        judged = nw.to_native(
-            rejection_reasons(
-                nw.from_native(batch), nw.from_native(known), config.thresholds.cleaning,
-                pattern, now,
-            )
-        )  # fmt: skip
-        judged = judged.select(
-            "*",
-            F.lit(now).alias("ingested_at"),
-            F.format_string("%s:spark-batch-%d", F.lit(conn.topic), F.lit(batch_id)).alias(
-                "batch_id"
-            ),
-            F.lit(now.date()).alias("ingestion_date"),
-            F.to_json(
-                F.struct(
-                    "source",
-                    F.col("source_offset").alias("offset"),
-                    F.unix_millis("received_at").alias("timestamp_ms"),
-                    "key",
-                    F.base64("payload").alias("payload_base64"),
-                ),
-                {"ignoreNullFields": "false"},
-            ).alias("raw_record"),
-        ).localCheckpoint()
-        letters = judged.where(F.col("reason").isNotNull())
-        good = judged.where(F.col("reason").isNull())
-        rejected = engine.append(lake.DEAD_LETTER, nw.from_native(letters), txn).rows
+        landed = land_batch(
+            engine,
+            nw.from_native(batch.localCheckpoint()),
+            gate,
+            now,
+            meta=[
+                nw.lit(now).alias("ingested_at"),
+                nw.lit(f"{conn.topic}:spark-batch-{batch_id}").alias("batch_id"),
+                nw.lit(now.date()).alias("ingestion_date"),
+            ],
+            raw_record=_with_raw_record,
+            bronze_txns=txn,
+            dead_txns=txn,
+        )
+        accepted, rejected = landed.accepted, landed.rejected
         if rejected:  # few: they come to the driver to be copied to the dead-letter topic
-            copies = letters.select(*DeadLetterTopic.COLUMNS).collect()
+            copies = nw.to_native(landed.letters).select(*DeadLetterTopic.COLUMNS).collect()
             dead_letters.send(row.asDict() for row in copies)
-        accepted = engine.append(lake.SENSOR_READINGS, nw.from_native(good), txn).rows
         totals["consumed"] += accepted + rejected
         totals["accepted"] += accepted
         totals["rejected"] += rejected

@@ -17,9 +17,9 @@ from typing import Any
 import narwhals as nw
 
 from altaviz.config.schema import AlertRules, TrendRules
-from altaviz.sensors import SENSORS
-from altaviz.transforms.days import day_bounds
-from altaviz.transforms.frames import Frame, done, same_kind
+from altaviz.core.days import day_bounds
+from altaviz.core.frames import Frame, done, same_kind
+from altaviz.core.sensors import SENSORS
 from altaviz.transforms.limits import SEVERITY_RANK, crossed, level, rank, severity
 from altaviz.transforms.windows import trailing_mean
 

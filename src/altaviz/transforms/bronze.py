@@ -14,7 +14,7 @@ from typing import Any
 import narwhals as nw
 
 from altaviz.config.schema import CleaningRules
-from altaviz.transforms.frames import Frame, height
+from altaviz.core.frames import Frame, height
 
 REASON = "reason"
 

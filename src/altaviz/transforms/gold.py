@@ -8,9 +8,9 @@ from typing import Any
 import narwhals as nw
 
 from altaviz.config.schema import BaselineRules
-from altaviz.sensors import SENSORS
-from altaviz.transforms.days import day_bounds
-from altaviz.transforms.frames import Frame, done, same_kind
+from altaviz.core.days import day_bounds
+from altaviz.core.frames import Frame, done, same_kind
+from altaviz.core.sensors import SENSORS
 from altaviz.transforms.limits import DERIVED, LEVELS, status, worst_status
 from altaviz.transforms.windows import trailing_mean, with_epoch_seconds
 

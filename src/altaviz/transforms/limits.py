@@ -14,8 +14,8 @@ from typing import Any, get_args
 import narwhals as nw
 
 from altaviz.config.schema import ThresholdsConfig
-from altaviz.sensors import SENSORS, DerivedName
-from altaviz.transforms.frames import Frame, done, values
+from altaviz.core.frames import Frame, done, values
+from altaviz.core.sensors import SENSORS, DerivedName
 from altaviz.transforms.windows import literal_frame
 
 LEVELS = ("warning_high", "critical_high", "warning_low", "critical_low")

@@ -15,8 +15,8 @@ from typing import Any
 import narwhals as nw
 
 from altaviz.config.schema import QualityRules
-from altaviz.transforms.days import day_bounds
-from altaviz.transforms.frames import Frame, done, first_row, height
+from altaviz.core.days import day_bounds
+from altaviz.core.frames import Frame, done, first_row, height
 from altaviz.transforms.silver import CleaningCounts
 from altaviz.transforms.windows import with_epoch_seconds
 

@@ -15,9 +15,9 @@ from typing import Any
 import narwhals as nw
 
 from altaviz.config.schema import CleaningRules
-from altaviz.sensors import SENSOR_INDEX, SENSORS
-from altaviz.transforms.days import day_bounds
-from altaviz.transforms.frames import Frame, done, first_row, height
+from altaviz.core.days import day_bounds
+from altaviz.core.frames import Frame, done, first_row, height
+from altaviz.core.sensors import SENSOR_INDEX, SENSORS
 from altaviz.transforms.windows import latest_per_key, trailing_trimmed_mean
 
 KEYS = ("compressor_id", "timestamp")

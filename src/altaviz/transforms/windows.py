@@ -15,7 +15,7 @@ from typing import Any
 import narwhals as nw
 import polars as pl
 
-from altaviz.transforms.frames import Frame
+from altaviz.core.frames import Frame
 
 
 def _native_polars(frame: Frame) -> Any:

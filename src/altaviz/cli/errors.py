@@ -1,0 +1,82 @@
+"""The one place errors become exit codes.
+
+An :class:`~altaviz.core.errors.AltavizError` is the user's to fix: one line on stderr and
+its kind's exit code. Anything else is a bug in Altaviz: one line that says so, and the
+traceback with ``--debug``; exit code 70 (``EX_SOFTWARE``), never one of a user error's codes.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import Any, NoReturn, TypeVar
+
+import typer
+from rich.console import Console
+
+from altaviz.core.errors import AltavizError
+
+EXIT_BUG = 70
+err = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Flags:
+    """Options of the root command that every command obeys."""
+
+    debug = False
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """One line on stderr and the exit code: the contract for every user error."""
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True, markup=True)
+    raise typer.Exit(code)
+
+
+def exits_cleanly(command: F) -> F:
+    """Run ``command`` with errors mapped to exit codes (see the module's docstring)."""
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except (typer.Exit, typer.Abort, typer.BadParameter):
+            raise  # the command line's own exits and usage errors
+        except AltavizError as exc:
+            fail(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__,
+                 exc.exit_code)  # fmt: skip
+        except Exception as exc:
+            if Flags.debug:
+                raise
+            err.print(
+                f"[bold red]internal error:[/] {type(exc).__name__}: {exc}\n"
+                "This is a bug in Altaviz. Rerun with --debug for the traceback and report it.",
+                highlight=False,
+                soft_wrap=True,
+                markup=True,
+            )
+            sys.exit(EXIT_BUG)
+
+    return run  # type: ignore[return-value]
+
+
+class Group(typer.Typer):
+    """A Typer app whose every command maps errors to exit codes.
+
+    Help texts are Rich markup: a literal bracket is written ``\\[`` (``"\\\\[default: …]"``),
+    or Rich takes it for a tag and drops it."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("no_args_is_help", True)
+        kwargs.setdefault("pretty_exceptions_enable", False)
+        super().__init__(**kwargs)
+
+    def command(self, *args: Any, **kwargs: Any) -> Callable[[F], F]:  # type: ignore[override]
+        register = super().command(*args, **kwargs)
+
+        def decorator(fn: F) -> F:
+            register(exits_cleanly(fn))
+            return fn
+
+        return decorator

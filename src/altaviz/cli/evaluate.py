@@ -1,0 +1,88 @@
+"""``altaviz evaluate``: alerts and models scored against the simulator's truth."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from altaviz.cli.app import app
+from altaviz.cli.options import (
+    LakehouseOption,
+    open_lakehouse,
+)
+from altaviz.cli.render import num, out, pct
+from altaviz.core.sensors import SENSORS
+from altaviz.settings import get_settings
+
+
+@app.command("evaluate")
+def evaluate_command(
+    source: Annotated[
+        Path | None,
+        typer.Option(
+            help="The simulator output whose truth to score against \\[default: data/fleet]."
+        ),
+    ] = None,
+    lakehouse: LakehouseOption = None,
+    report: Annotated[
+        Path | None, typer.Option(help="Also write a Markdown report with PNG plots here.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Score alerts and models against the simulator's ground truth."""
+    import narwhals as nw
+
+    from altaviz.lake.catalog import ALERT_HISTORY, HOURLY_AGGREGATES, ML_PREDICTIONS
+    from altaviz.ml.evaluate import Truth, evaluate, write_report
+
+    truth = Truth.read(source or get_settings().altaviz_data_dir / "fleet")
+    engine = open_lakehouse(lakehouse)
+    alerts = nw.to_native(engine.read(ALERT_HISTORY).collect("polars"))
+    predictions = nw.to_native(engine.read(ML_PREDICTIONS).collect("polars"))
+    result = evaluate(truth, alerts, predictions)
+    if report is not None:
+        hourly = nw.to_native(
+            engine.read(HOURLY_AGGREGATES)
+            .select("compressor_id", "hour", *(f"{s}_mean" for s in SENSORS))
+            .collect("polars")
+        )
+        result["report"] = str(write_report(result, truth, alerts, hourly, report))
+    if as_json:
+        print(json.dumps(result, indent=2))
+        return
+    o = result["overall"]
+    out.print(
+        f"failures caught before failing: [bold]{o['caught']} of {o['failures']}[/] "
+        f"({pct(o['caught_share'])}), median lead {o['median_lead_h']} h "
+        f"(p10 {o['p10_lead_h']} h)"
+    )
+    out.print(
+        f"healthy units flagged: [bold]{o['healthy_units_flagged']} of {o['healthy_units']}[/] "
+        f"({pct(o['healthy_units_flagged_share'])}); alert precision {pct(o['precision'])}"
+    )
+    table = Table("failure mode", "failures", "caught", "median lead h", "p10 lead h")
+    for mode, r in result["per_mode"].items():
+        table.add_row(
+            mode,
+            str(r["failures"]),
+            pct(r["caught_share"]),
+            num(r["median_lead_h"], ".1f"),
+            num(r["p10_lead_h"], ".1f"),
+        )
+    out.print(table)
+    d = result["drift"]
+    out.print(
+        f"drift model: {d['found_by_drift_model']} of {d['cooling_and_fouling_failures']} "
+        f"cooling/fouling failures ({pct(d['found_share'])}); time-to-warning median abs "
+        f"error {d['time_to_warning_median_abs_error_h']} h"
+    )
+    out.print(
+        f"RUL: median abs error {result['rul']['median_abs_error_h']} h "
+        f"({result['rul']['median_abs_error_last_48h']} h in the last 48 h)"
+    )
+    if report is not None:
+        out.print(f"report: {result['report']}")

@@ -1,0 +1,53 @@
+"""One error hierarchy: everything a user can cause or fix is an :class:`AltavizError`.
+
+Each kind carries the exit code the command line gives it; the message is one line that
+says what went wrong and, where it can, what to do. Any other exception is a bug and is
+reported as one (see :mod:`altaviz.cli.errors`), never dressed up as a user error.
+
+>>> try:
+...     raise InputError("--date '2026-13-01' is not a date (YYYY-MM-DD)")
+... except AltavizError as exc:
+...     print(exc.exit_code, exc)
+2 --date '2026-13-01' is not a date (YYYY-MM-DD)
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class AltavizError(Exception):
+    """The base of every error a user can cause or fix."""
+
+    exit_code: ClassVar[int] = 2
+
+
+class InputError(AltavizError):
+    """Bad input: an option, a file, a folder, an identifier, a date."""
+
+
+class ConfigurationError(InputError):
+    """Settings or YAML configuration that cannot be used as they are."""
+
+
+class NotFoundError(InputError):
+    """Something asked for does not exist (yet): a unit, a table, a report, a lakehouse."""
+
+
+class DataError(AltavizError):
+    """The data on record cannot support what was asked (too little history, empty tables)."""
+
+
+class ServiceError(AltavizError):
+    """A service the command needs is unreachable or refused: a database, a broker, MLflow,
+    a language model, a Spark session."""
+
+
+__all__ = [
+    "AltavizError",
+    "ConfigurationError",
+    "DataError",
+    "InputError",
+    "NotFoundError",
+    "ServiceError",
+]

@@ -1,0 +1,1 @@
+"""The lakehouse's catalogue: every table's schema, keys and partitioning, and where tables live."""

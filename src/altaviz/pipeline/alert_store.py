@@ -1,0 +1,52 @@
+"""The alert history as every alerting stage reads and writes it: the alerts a day's
+evaluation continues, and the write-back of what it found."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+
+import narwhals as nw
+
+from altaviz.core.days import day_bounds
+from altaviz.core.frames import Frame, done, height
+from altaviz.engines import Engine
+from altaviz.lake import catalog as lake
+
+
+def carried_alerts(engine: Engine, since: datetime, types: Sequence[str]) -> Frame:
+    """Alerts of the given types opened before ``since`` and not resolved by then (suppressed
+    ones excepted): the alerts an evaluation starting at ``since`` continues."""
+    return done(
+        engine.read(
+            lake.ALERT_HISTORY,
+            (nw.col("opened_at") < since)
+            & (nw.col("resolved_at").is_null() | (nw.col("resolved_at") >= since))
+            & (nw.col("state") != "suppressed")
+            & nw.col("alert_type").is_in(list(types)),
+        )
+    )
+
+
+def write_alerts(engine: Engine, alerts: Frame, day: date, types: Sequence[str]) -> tuple[int, int]:
+    """Write one day's evaluation of alerts of ``types``; returns (opened, resolved) that day.
+
+    The alerts that opened on ``day`` replace that day's alerts of those types as a whole
+    (none linger from an earlier, incomplete version of the day); earlier alerts it continues
+    or resolves are merged on their IDs.
+    """
+    start, end = day_bounds(day)
+    new = opened_on(alerts, day)
+    engine.replace(lake.ALERT_HISTORY, new, {"date": [day], "alert_type": list(types)})
+    earlier = alerts.filter(nw.col("opened_at") < start)
+    if height(earlier):
+        engine.merge(lake.ALERT_HISTORY, earlier)
+    resolved_at = nw.col("resolved_at")
+    resolved = alerts.filter(~resolved_at.is_null() & (resolved_at >= start) & (resolved_at < end))
+    return height(new), height(resolved)
+
+
+def opened_on(alerts: Frame, day: date) -> Frame:
+    """The alerts that opened on ``day``."""
+    start, end = day_bounds(day)
+    return alerts.filter((nw.col("opened_at") >= start) & (nw.col("opened_at") < end))

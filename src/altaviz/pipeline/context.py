@@ -1,0 +1,58 @@
+"""What every stage of one run shares: the engine, the configuration, the request, and
+what the run has counted and timed so far."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from altaviz.config import AppConfig
+from altaviz.core.errors import AltavizError
+from altaviz.core.results import RowCounts
+from altaviz.engines import Engine
+
+
+class PipelineError(AltavizError):
+    """The pipeline cannot run; the message says why in one line."""
+
+
+@dataclass(frozen=True)
+class PipelineRequest:
+    """One run's options: where from, where to, what to skip, on which engine."""
+
+    source: Path | None = None
+    lakehouse: Path | None = None
+    skip_quality: bool = False
+    skip_ml: bool = False
+    skip_db: bool = False
+    engine: str = "polars"
+
+
+@dataclass
+class RunContext:
+    """One run in progress."""
+
+    engine: Engine
+    config: AppConfig
+    request: PipelineRequest
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    started: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
+    durations: dict[str, float] = field(default_factory=dict)
+    rows: RowCounts = field(default_factory=RowCounts)
+    notes: list[str] = field(default_factory=list)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        """Time a stage; a stage entered more than once (date by date) adds up."""
+        began = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.durations[name] = round(
+                self.durations.get(name, 0.0) + time.perf_counter() - began, 3
+            )

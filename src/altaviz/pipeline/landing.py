@@ -1,0 +1,98 @@
+"""Landing a batch of raw records in bronze: the one path every source takes (landing
+files, the embedded stream consumer, the Spark stream consumer).
+
+Each record is judged by the bronze rules; accepted ones are appended to ``sensor_readings``
+and rejected ones to ``dead_letter`` with their reason, each append recording its Delta
+application transactions so a replayed batch is never landed twice. Only the raw record's
+encoding and the commit itself differ by source; they come in as arguments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import narwhals as nw
+
+from altaviz.config import AppConfig
+from altaviz.config.schema import CleaningRules
+from altaviz.core.frames import Frame, done, height
+from altaviz.engines import Engine, Txn
+from altaviz.lake import catalog as lake
+from altaviz.lake.catalog import TableSpec
+from altaviz.transforms.bronze import compressor_id_pattern, rejection_reasons
+
+Write = Callable[[TableSpec, Frame, Sequence[Txn]], Any]
+"""Commits rows with their transactions: ``engine.append``, or a write-behind queue of it."""
+
+
+@dataclass(frozen=True)
+class Gate:
+    """What a record must pass to enter bronze: a registered unit, a well-formed ID, the
+    cleaning rules' bounds and clock."""
+
+    known: Frame  # compressor_id of every registered unit
+    cleaning: CleaningRules
+    pattern: str
+
+    @classmethod
+    def of(cls, engine: Engine, config: AppConfig) -> Gate:
+        """The gate of the fleet registered in ``engine``'s lakehouse."""
+        return cls(
+            done(engine.read(lake.COMPRESSOR_METADATA).select("compressor_id")),
+            config.thresholds.cleaning,
+            cls.of_pattern(config),
+        )
+
+    @staticmethod
+    def of_pattern(config: AppConfig) -> str:
+        """The fleet's compressor ID pattern."""
+        fleet = config.fleet.telemetry
+        return compressor_id_pattern(fleet.id_prefix, fleet.id_min_digits)
+
+
+@dataclass(frozen=True)
+class LandedBatch:
+    accepted: int
+    rejected: int
+    letters: Frame  # the rejected rows as written to dead_letter (for a dead-letter topic)
+
+
+def land_batch(
+    engine: Engine,
+    records: Frame,
+    gate: Gate,
+    now: datetime,
+    *,
+    meta: Sequence[nw.Expr],
+    raw_record: Callable[[Frame], Frame],
+    bronze_txns: Sequence[Txn],
+    dead_txns: Sequence[Txn],
+    unseen: Callable[[Frame, TableSpec], Frame] | None = None,
+    write: Write | None = None,
+) -> LandedBatch:
+    """Judge ``records`` at ``now`` and land them: accepted rows in bronze, rejected rows in
+    the dead letter (skipped when ``dead_txns`` is empty: that file's letters are already
+    there).
+
+    ``meta`` adds the ingestion columns (``ingested_at``, ``batch_id``, ``ingestion_date``);
+    ``raw_record`` adds the dead letter's ``raw_record`` to rejected rows; ``unseen`` drops
+    rows a table already holds (a consumer replaying after a crash between its two commits);
+    ``write`` commits (default ``engine.append``).
+    """
+    write = write or engine.append
+    unseen = unseen or (lambda rows, _spec: rows)
+    judged = done(rejection_reasons(records, gate.known, gate.cleaning, gate.pattern, now))
+    letters = judged.filter(~nw.col("reason").is_null())
+    if dead_txns:
+        letters = unseen(raw_record(letters).with_columns(*meta), lake.DEAD_LETTER)
+    rejected = height(letters)
+    if dead_txns and rejected:
+        write(lake.DEAD_LETTER, letters, list(dead_txns))
+    good = unseen(
+        judged.filter(nw.col("reason").is_null()).with_columns(*meta), lake.SENSOR_READINGS
+    )
+    write(lake.SENSOR_READINGS, good, list(bronze_txns))
+    return LandedBatch(height(good), rejected, letters)

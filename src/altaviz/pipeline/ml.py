@@ -1,0 +1,387 @@
+"""The ML stage: features into the feature store, the four models over the whole fleet,
+their predictions, alerts and emissions into the lakehouse, runs into MLflow.
+
+Date by date, like gold: for each scored date the stage reads the date's gold hourly rows
+plus ``features.history_hours`` before it, and scores every unit every
+``features.score_every_hours``. Each table's rows for the date are replaced as a whole (model
+alerts by their own types), so a rerun changes nothing and a rebuilt gold date is re-scored.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import narwhals as nw
+import numpy as np
+
+from altaviz.config import AppConfig
+from altaviz.config.schema import TrendFitRules
+from altaviz.core.days import dates_between, day_bounds
+from altaviz.core.errors import NotFoundError
+from altaviz.core.features import MODEL_FEATURES
+from altaviz.core.frames import local
+from altaviz.core.results import MlResult
+from altaviz.engines import Engine
+from altaviz.lake import catalog as lake
+from altaviz.ml import anomaly as anomaly_model
+from altaviz.ml.drift import LAGS as DRIFT_LAGS
+from altaviz.ml.drift import SERIES as DRIFT_SERIES
+from altaviz.ml.drift import temperature_drift
+from altaviz.ml.emissions import hourly_emissions
+from altaviz.ml.features import hourly_features, psi
+from altaviz.ml.registry import ModelRef, Registry
+from altaviz.ml.rul import remaining_useful_life
+from altaviz.ml.scoring import (
+    KEYS,
+    anomaly_scores,
+    at_risk,
+    complete_daily_means,
+    model_evaluation,
+    prediction_status,
+    risk_level,
+    scoring_hours,
+)
+from altaviz.ml.trends import robust_trends
+from altaviz.pipeline.alert_store import carried_alerts, write_alerts
+from altaviz.pipeline.training import MlError, record_metrics, train
+from altaviz.transforms import alerts as alert_rules
+from altaviz.transforms.limits import unit_limits
+
+log = logging.getLogger("altaviz.ml")
+
+PSI_DRIFTED = 0.25
+
+
+@dataclass
+class _Fleet:
+    """What every scored date needs about the fleet, read once."""
+
+    units: nw.DataFrame[Any]
+    limits: nw.DataFrame[Any]
+    baselines: nw.DataFrame[Any]
+    checks: nw.DataFrame[Any]  # packing measurements: compressor_id, checked_at
+
+    @classmethod
+    def read(cls, engine: Engine, cfg: AppConfig) -> _Fleet:
+        units = (
+            engine.read(lake.COMPRESSOR_METADATA)
+            .select("compressor_id", "model", "station_id", "region", "basin", "cylinders")
+            .collect("polars")
+        )
+        baselines = engine.read(lake.UNIT_BASELINES).collect("polars")
+        checks = (
+            engine.read(lake.MAINTENANCE_EVENTS)
+            .filter(~nw.col("completed_at").is_null())
+            .select("compressor_id", nw.col("completed_at").alias("checked_at"))
+            .collect("polars")
+        )
+        return cls(units, unit_limits(units, baselines, cfg.thresholds), baselines, checks)
+
+
+def run_ml(
+    engine: Engine,
+    cfg: AppConfig,
+    registry: Registry,
+    days: list[date],
+    run_id: str,
+    say: Callable[[str], None] | None = None,
+) -> MlResult:
+    """Score ``days`` (gold dates) in order; trains a first anomaly model when none is
+    registered and the feature store holds enough healthy history."""
+    summary = MlResult(dates=sorted(days))
+    if not days:
+        return summary
+    say = say or (lambda _m: None)
+    fleet = _Fleet.read(engine, cfg)
+    say("features")
+    features_of: dict[date, nw.DataFrame[Any]] = {}  # computed once, scored and monitored
+    for day in summary.dates:
+        hourly = _hourly(engine, day, timedelta(0))
+        features_of[day] = hourly_features(hourly, fleet.baselines, cfg.models.features.feature_set)
+        engine.replace(lake.FEATURE_STORE, features_of[day], {"date": [day]})
+    champion = registry.champion()
+    if champion is None:
+        try:
+            summary.trained_version = train(engine, cfg, registry, run_id).version
+            champion = registry.champion()
+        except MlError as exc:
+            summary.notes.append(f"anomaly model not trained yet: {exc}")
+    if champion is not None:
+        summary.model_version = champion[1].version
+    say("models")
+    latest: nw.DataFrame[Any] | None = None
+    for day in summary.dates:
+        hourly = _hourly(engine, day, timedelta(hours=cfg.models.features.history_hours))
+        features = features_of.pop(day)
+        predictions, opened, resolved = _score_day(
+            engine, cfg, fleet, day, hourly, features, champion, run_id
+        )
+        start, _ = day_bounds(day)
+        today = hourly.filter(nw.col("hour") >= start)
+        summary.emissions_rows += _emissions_day(engine, cfg, fleet, day, today)
+        if champion is not None:
+            summary.drifted_features = _feature_drift(engine, champion, day, features, run_id)
+        if predictions.shape[0]:  # else no unit reported at a scoring hour of the date
+            summary.predictions += predictions.shape[0]
+            summary.anomalous_predictions += int(
+                (predictions.get_column("anomaly_level") >= 1).sum()
+            )
+            summary.alerts_opened += opened
+            summary.alerts_resolved += resolved
+            latest = predictions
+    if latest is not None and latest.shape[0]:
+        last = latest.filter(nw.col("hour") == latest.get_column("hour").max())
+        summary.units_at_risk = last.filter(at_risk()).shape[0]
+    _log_runs(engine, registry, summary, run_id, cfg)
+    return summary
+
+
+def _hourly(engine: Engine, day: date, history: timedelta) -> nw.DataFrame[Any]:
+    start, end = day_bounds(day)
+    first = start - history
+    return (
+        engine.read(lake.HOURLY_AGGREGATES, nw.col("date").is_in(dates_between(first.date(), day)))
+        .filter((nw.col("hour") >= first) & (nw.col("hour") < end))
+        .collect("polars")
+        .sort("compressor_id", "hour")
+    )
+
+
+def _score_day(
+    engine: Engine,
+    cfg: AppConfig,
+    fleet: _Fleet,
+    day: date,
+    hourly: nw.DataFrame[Any],
+    features: nw.DataFrame[Any],
+    champion: tuple[Any, ModelRef] | None,
+    run_id: str,
+) -> tuple[nw.DataFrame[Any], int, int]:
+    """Predictions of every model for ``day`` from its gold hourly rows (with the history
+    before them) and its features; writes them and the day's model alerts."""
+    models = cfg.models
+    at = scoring_hours(day, models.features.score_every_hours)
+    grid = (
+        hourly.filter(nw.col("hour").is_in(at))
+        .select("compressor_id", "hour", "date")
+        .with_columns(nw.lit(day).alias("date"))
+    )
+    if not grid.shape[0]:
+        return grid, 0, 0
+    anomalies = anomaly_scores(
+        hourly,
+        features,
+        fleet.baselines,
+        day,
+        champion,
+        models.anomaly,
+        models.features.feature_set,
+    )
+    drift_trends = _trends(hourly, DRIFT_SERIES, at, models.drift, DRIFT_LAGS)
+    # Temperature swings with the day: RUL reads it through its 24-hour mean, as drift does.
+    rul_series = {s: DRIFT_SERIES.get(s, f"{s}_mean") for s in models.rul.sensors}
+    # RUL projects up to weeks ahead, so it also waits for a first full day; drift, whose
+    # horizon is three days and which must see a unit already hot on its first day, does not.
+    smoothed = complete_daily_means(hourly, fleet.baselines, DRIFT_SERIES.values())
+    rul_lags = {s: DRIFT_LAGS[s] for s in rul_series if s in DRIFT_LAGS}
+    rul_trends = _trends(smoothed, rul_series, at, models.rul, rul_lags)
+    drift = temperature_drift(drift_trends, fleet.limits, models.drift).rename({"at": "hour"})
+    rul = remaining_useful_life(rul_trends, fleet.limits, models.rul).rename({"at": "hour"})
+    version = champion[1].version if champion is not None else None
+    predictions = (
+        grid.join(anomalies, on=KEYS, how="left")
+        .join(drift, on=KEYS, how="left")
+        .join(rul, on=KEYS, how="left")
+        .with_columns(
+            nw.lit(run_id).alias("run_id"),
+            nw.lit(version).cast(nw.String).alias("anomaly_model_version"),
+            prediction_status(champion is not None).alias("status"),
+        )
+        .sort("compressor_id", "hour")
+    )
+    engine.replace(lake.ML_PREDICTIONS, predictions, {"date": [day]})
+    opened, resolved = _model_alerts(engine, cfg, fleet, predictions, day)
+    log.info("ml %s: %d predictions, %d model alerts opened", day, predictions.shape[0], opened)
+    return predictions, opened, resolved
+
+
+def _trends(
+    hourly: nw.DataFrame[Any],
+    series: Mapping[str, str],
+    at: list[datetime],
+    rules: TrendFitRules,
+    lags: Mapping[str, float],
+) -> nw.DataFrame[Any]:
+    """Robust trends of ``series`` at the scoring hours, over the model's window."""
+    window = timedelta(hours=rules.window_hours)
+    return robust_trends(hourly, series, at, window, rules.min_hours, lags=lags)
+
+
+def _model_alerts(
+    engine: Engine,
+    cfg: AppConfig,
+    fleet: _Fleet,
+    predictions: nw.DataFrame[Any],
+    day: date,
+) -> tuple[int, int]:
+    """Alert episodes from the models' levels, with the gold alerts' life cycle."""
+    models = cfg.models
+    rules = cfg.thresholds.alerts
+    start, _ = day_bounds(day)
+    to_limit = nw.min_horizontal(
+        nw.col("drift_hours_to_warning"), nw.col("drift_hours_to_critical")
+    )
+    evaluations = nw.concat(
+        [
+            model_evaluation(
+                predictions,
+                "anomaly",
+                "anomaly",
+                nw.col("anomaly_score"),
+                models.anomaly.warning_score,
+            ),
+            model_evaluation(
+                predictions,
+                "temperature_drift",
+                "drift",
+                to_limit,
+                models.drift.warning_within_hours,
+            ),
+            model_evaluation(
+                predictions, "rul", "rul", nw.col("rul_hours"), models.rul.warning_below_hours
+            ),
+        ]
+    ).filter(~nw.col("level").is_null())
+    # Only pairs that were abnormal today, or carry an open alert, can open or close one.
+    carried = local(carried_alerts(engine, start, alert_rules.MODEL_TYPES))
+    pairs = nw.concat(
+        [
+            evaluations.filter(nw.col("level") >= 1).select(*alert_rules.PAIR),
+            carried.select(*alert_rules.PAIR),
+        ]
+    ).unique()
+    evaluations = evaluations.join(pairs, on=list(alert_rules.PAIR), how="inner")
+    alerts = alert_rules.alert_episodes(evaluations, carried, fleet.units, rules, day)
+    return write_alerts(engine, alerts, day, alert_rules.MODEL_TYPES)
+
+
+def _emissions_day(
+    engine: Engine, cfg: AppConfig, fleet: _Fleet, day: date, hourly: nw.DataFrame[Any]
+) -> int:
+    if not hourly.shape[0]:
+        return 0
+    hours = hourly.select("compressor_id", "hour").sort("hour")
+    with warnings.catch_warnings():  # Polars cannot verify sortedness within `by` groups
+        warnings.simplefilter("ignore", UserWarning)
+        checks = hours.join_asof(
+            fleet.checks.sort("checked_at"),
+            left_on="hour",
+            right_on="checked_at",
+            by="compressor_id",
+            strategy="backward",
+        )
+    readings_per_hour = 60 // cfg.fleet.telemetry.interval_minutes
+    rows = hourly_emissions(hourly, fleet.units, checks, cfg.models.emissions, readings_per_hour)
+    engine.replace(lake.EMISSIONS_ESTIMATES, rows, {"date": [day]})
+    return rows.shape[0]
+
+
+def _feature_drift(
+    engine: Engine,
+    champion: tuple[Any, ModelRef],
+    day: date,
+    today: nw.DataFrame[Any],
+    run_id: str,
+) -> list[str]:
+    """PSI and KS of each model feature on ``day`` against the champion's training sample;
+    returns the features that drifted."""
+    from scipy.stats import ks_2samp
+
+    model, ref = champion
+    X, _ = anomaly_model.feature_matrix(today)
+    rows = {"date": [], "feature": [], "run_id": [], "model_version": [], "psi": [], "ks": []}
+    for j, name in enumerate(MODEL_FEATURES):
+        expected, actual = model.reference_[:, j], X[:, j]
+        actual = actual[np.isfinite(actual)]
+        expected = expected[np.isfinite(expected)]
+        ks = float(ks_2samp(expected, actual).statistic) if actual.size and expected.size else None
+        for key, value in (
+            ("date", day),
+            ("feature", name),
+            ("run_id", run_id),
+            ("model_version", ref.version),
+            ("psi", psi(expected, actual)),
+            ("ks", ks),
+        ):
+            rows[key].append(value)
+    rows["drifted"] = [p == p and p > PSI_DRIFTED for p in rows["psi"]]
+    engine.merge(lake.FEATURE_DRIFT, engine.frame(lake.FEATURE_DRIFT, rows))
+    return [f for f, d in zip(rows["feature"], rows["drifted"], strict=True) if d]
+
+
+def _log_runs(
+    engine: Engine, registry: Registry, summary: MlResult, run_id: str, cfg: AppConfig
+) -> None:
+    """One scoring run per model in MLflow and in ``model_metrics``."""
+    scored = {
+        "dates": float(len(summary.dates)),
+        "predictions": float(summary.predictions),
+        "units_at_risk": float(summary.units_at_risk),
+        "alerts_opened": float(summary.alerts_opened),
+    }
+    per_model = {
+        "anomaly": (
+            {"model_version": summary.model_version or "none"},
+            {**scored, "anomalous_predictions": float(summary.anomalous_predictions)},
+        ),
+        "drift": (cfg.models.drift.model_dump(), scored),
+        "rul": ({**cfg.models.rul.model_dump(exclude={"sensors"})}, scored),
+        "emissions": (cfg.models.emissions.model_dump(), {"rows": float(summary.emissions_rows)}),
+    }
+    for model, (params, metrics) in per_model.items():
+        registry.log_run(model, f"score-{run_id}", params, metrics)
+        record_metrics(engine, run_id, model, metrics)
+
+
+@dataclass(frozen=True)
+class ScoredDate:
+    """One gold date scored on request: the stage's result, every unit's latest prediction
+    and those at risk, worst first."""
+
+    day: date
+    result: MlResult
+    latest: nw.DataFrame[Any]
+    at_risk: nw.DataFrame[Any]
+    seconds: float
+
+
+def score_date(
+    engine: Engine, cfg: AppConfig, registry: Registry, day: date | None = None
+) -> ScoredDate:
+    """Score ``day`` (default: the newest gold date) with all four models, writing its
+    predictions, model alerts and emissions as the pipeline would."""
+    import time
+    import uuid
+
+    dates = engine.partition_values(lake.HOURLY_AGGREGATES)
+    if not dates:
+        raise NotFoundError("the lakehouse has no gold hourly rows (run `altaviz pipeline` first)")
+    wanted = day or max(dates)
+    if wanted not in dates:
+        raise NotFoundError(f"--date {wanted}: no gold hourly rows for that date")
+    began = time.perf_counter()
+    result = run_ml(engine, cfg, registry, [wanted], uuid.uuid4().hex[:12])
+    took = time.perf_counter() - began
+    rows = engine.read(lake.ML_PREDICTIONS, nw.col("date") == wanted).collect("polars")
+    latest = rows.filter(nw.col("hour") == rows.get_column("hour").max())
+    flagged = (
+        latest.with_columns(risk_level().alias("risk"))
+        .filter(nw.col("risk") >= 1)
+        .sort("risk", "rul_failure_probability", descending=[True, True], nulls_last=True)
+    )
+    return ScoredDate(wanted, result, latest, flagged, took)

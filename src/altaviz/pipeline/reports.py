@@ -1,0 +1,71 @@
+"""Reads of what runs left behind, for the run summary and the commands that show it."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+import narwhals as nw
+
+from altaviz.core.errors import NotFoundError
+from altaviz.core.frames import first_row, height, rows
+from altaviz.engines import Engine
+from altaviz.lake import catalog as lake
+
+SEVERITY_ORDER = ("critical", "warning", "pass", "info")
+
+
+def open_alerts(engine: Engine) -> int:
+    """Alerts open now, of every type (rules and models)."""
+    return height(engine.read(lake.ALERT_HISTORY, nw.col("state") == "open"))
+
+
+def latest_fleet_health(engine: Engine) -> list[dict[str, Any]]:
+    """Fleet health by basin for the newest date on record."""
+    health = engine.read(lake.FLEET_HEALTH)
+    latest = first_row(health.select(nw.col("date").max()))["date"] if height(health) else None
+    if latest is None:
+        return []
+    return rows(health.filter(nw.col("date") == latest).sort("basin"))
+
+
+def freshness_minutes(engine: Engine) -> float | None:
+    """Minutes from the newest reading in bronze to now."""
+    newest = engine.column_max(lake.SENSOR_READINGS, "timestamp")
+    if newest is None:
+        return None
+    return round((datetime.now(UTC) - newest).total_seconds() / 60.0, 1)
+
+
+def quality_report_rows(
+    engine: Engine, day: date | None = None
+) -> tuple[date, list[dict[str, Any]]]:
+    """The stored quality checks of ``day`` (default: the latest date with a report), worst
+    first."""
+    metrics = engine.read(lake.QUALITY_METRICS).collect("polars")
+    if not metrics.shape[0]:
+        raise NotFoundError("no quality reports yet: run `altaviz pipeline` first")
+    when = day or metrics.get_column("date").max()
+    found = metrics.filter(nw.col("date") == when).rows(named=True)
+    if not found:
+        raise NotFoundError(f"no quality report for {when}")
+    found.sort(key=lambda r: (SEVERITY_ORDER.index(r["severity"]), r["check"]))
+    return when, found
+
+
+def emissions_rows(engine: Engine, since: date | None, until: date | None) -> Any:
+    """The hourly emissions estimates from ``since`` to ``until`` (both included, either
+    open), as an eager frame; a clear error when there are none."""
+    bounds = [nw.col("date") >= since] if since is not None else []
+    bounds += [nw.col("date") <= until] if until is not None else []
+    where = nw.all_horizontal(*bounds, ignore_nulls=False) if bounds else None
+    found = engine.read(lake.EMISSIONS_ESTIMATES, where).collect("polars")
+    if not found.shape[0]:
+        raise NotFoundError("no emissions estimates for those dates (run `altaviz pipeline` first)")
+    return found
+
+
+def gold_dates(engine: Engine, since: date | None = None) -> list[date]:
+    """The dates gold holds, from ``since`` on."""
+    found = engine.partition_values(lake.HOURLY_AGGREGATES)
+    return sorted(d for d in found if since is None or d >= since)

@@ -1,0 +1,201 @@
+"""The pipeline runner: the stages in order, the run's state and timing, and its record.
+
+Incremental and idempotent:
+
+- bronze: each landing file is appended exactly once (a Delta application transaction per
+  file, checked before writing); rejected records go to ``dead_letter`` the same way;
+- silver: only the event dates touched by bronze rows added since the version silver last
+  consumed are rebuilt, each date atomically replaced;
+- gold: dates whose silver changed (and the day after, whose 24-hour windows look back into
+  them) are rebuilt, in the same pass and date order; the alerts that opened on a date are
+  replaced with it, and earlier alerts it continues or resolves are merged on their IDs.
+
+A rerun on the same input finds nothing new and writes nothing. A run killed at any point
+leaves every table at a committed version; the next run redoes the unfinished dates.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from altaviz.config import AppConfig, load_config
+from altaviz.core.results import AlertCounts, MlResult, RowCounts, RunStatus
+from altaviz.engines import Engine, open_engine
+from altaviz.lake import catalog as lake
+from altaviz.monitoring.monitor import PipelineMonitor, describe, run_record
+from altaviz.monitoring.record import RunRecord
+from altaviz.pipeline.bronze import ingest
+from altaviz.pipeline.context import PipelineError, PipelineRequest, RunContext
+from altaviz.pipeline.export import export_stage
+from altaviz.pipeline.promotion import promote
+from altaviz.pipeline.reference import load_reference
+from altaviz.pipeline.reports import freshness_minutes, latest_fleet_health, open_alerts
+from altaviz.pipeline.state import read_state, save_state
+from altaviz.settings import Settings, get_settings
+
+
+class RunSummary(BaseModel):
+    """What one run did, as the command line prints it (``--json``) and tests read it."""
+
+    run_id: str
+    status: RunStatus
+    engine: str
+    rows: RowCounts
+    rejected: int
+    alerts: AlertCounts
+    quality_passed: bool
+    quality: list[dict[str, Any]]
+    dates: dict[str, list[date]]
+    blocked_dates: list[date]
+    ml: MlResult
+    exported: dict[str, int] = {}  # rows sent to the serving database per table
+    fleet_health: list[dict[str, Any]]
+    durations: dict[str, float]
+    duration_s: float
+    notes: list[str]
+    warnings: list[str] = []  # what the run's monitoring could not deliver
+
+
+def run_pipeline(
+    request: PipelineRequest,
+    config: AppConfig | None = None,
+    settings: Settings | None = None,
+    on_progress: Callable[[str], None] | None = None,
+    monitor: PipelineMonitor | None = None,
+    engine: Engine | None = None,
+) -> RunSummary:
+    """Run the batch pipeline once over ``request.source`` into ``request.lakehouse``.
+
+    Every run, finished or failed, leaves a record in ``pipeline_runs`` and with each sink
+    the environment enables (structured log, Azure Monitor, Teams): ``monitor`` overrides them.
+    ``engine`` reuses an open engine (the stream consumer's) instead of opening one.
+    """
+    cfg = config or load_config()
+    settings = settings or get_settings()
+    if engine is None:
+        engine = open_engine(request.engine, request.lakehouse, cfg, settings)
+    run = RunContext(engine, cfg, request)
+    monitor = monitor or PipelineMonitor(engine, cfg, settings)
+    try:
+        summary = _execute(run, settings, on_progress or (lambda _msg: None))
+    except BaseException as exc:
+        monitor.finish(_record(run, None, error=describe(exc)))
+        raise
+    record = monitor.finish(_record(run, summary))
+    return summary.model_copy(update={"warnings": record.warnings})
+
+
+def _record(run: RunContext, summary: RunSummary | None, error: str | None = None) -> RunRecord:
+    """The run's record: from its summary, or (``summary`` None) from what a failed run
+    had done when it stopped."""
+    common = {
+        "run_id": run.run_id,
+        "engine": run.engine.name,
+        "started_at": run.started,
+        "durations": run.durations,
+        "rows": run.rows,
+        "notes": run.notes,
+    }
+    if summary is None:
+        return run_record(**common, status=RunStatus.FAILED, error=error)
+    return run_record(
+        **common,
+        status=summary.status,
+        rejected=summary.rejected,
+        quality_passed=summary.quality_passed if summary.quality else None,
+        blocked=summary.blocked_dates,
+        alerts=summary.alerts,
+        ml=summary.ml,
+        freshness_minutes=freshness_minutes(run.engine),
+    )
+
+
+def _execute(run: RunContext, settings: Settings, say: Callable[[str], None]) -> RunSummary:
+    began = time.perf_counter()
+    rejected = 0
+    if run.request.source is not None:
+        source = Path(run.request.source)
+        if not (source / "telemetry").is_dir():
+            raise PipelineError(
+                f"--source {source}: no telemetry/ folder (run `altaviz simulate` first)"
+            )
+        with run.stage("reference"):
+            say("reference data")
+            load_reference(run.engine, source)
+        with run.stage("bronze"):
+            say("bronze")
+            rejected = ingest(run, source)
+    say("silver, quality, gold and alerts")
+    promoted = promote(run)
+    ml = ml_stage(run, promoted.gold_dates, settings, say)
+    exported = export_stage(run, settings, [*promoted.gold_dates, *ml.dates], say)
+    quality_rows = [
+        {"date": r.day, **asdict(c), "passed": c.passed}
+        for r in promoted.reports
+        for c in r.checks
+        if c.severity != "info"
+    ]
+    return RunSummary(
+        run_id=run.run_id,
+        status=RunStatus.QUALITY_FAILED if promoted.blocked else RunStatus.SUCCESS,
+        engine=run.engine.name,
+        rows=run.rows,
+        rejected=rejected,
+        alerts=AlertCounts(
+            opened=promoted.alerts_opened,
+            resolved=promoted.alerts_resolved,
+            open=open_alerts(run.engine),
+        ),
+        ml=ml,
+        exported=exported,
+        quality_passed=all(r.passed for r in promoted.reports),
+        quality=quality_rows,
+        dates={"silver": promoted.silver_dates, "gold": promoted.gold_dates},
+        blocked_dates=promoted.blocked,
+        fleet_health=latest_fleet_health(run.engine),
+        durations=run.durations,
+        duration_s=round(time.perf_counter() - began, 3),
+        notes=run.notes,
+    )
+
+
+def ml_stage(
+    run: RunContext, gold_dates: list[date], settings: Settings, say: Callable[[str], None]
+) -> MlResult:
+    """Score the promoted dates, the day before each (its baselines may have been learned
+    again with it) and the two after (whose trend windows reach back into it); with
+    ``--skip-ml`` they wait in the pipeline state for the next run with ML."""
+    state = read_state(run.engine)
+    pending = state["ml"].pending if "ml" in state else set()
+    known = run.engine.partition_values(lake.HOURLY_AGGREGATES)
+    follow = {d + timedelta(days=k) for d in gold_dates for k in (-1, 1, 2)} & known
+    days = (pending | set(gold_dates) | follow) & known
+    if run.request.skip_ml:
+        if days - pending:
+            save_state(run.engine, "ml", None, days)
+        return MlResult(skipped=True, pending_dates=len(days))
+    if not days:
+        return MlResult()
+    # Imported here: scikit-learn and MLflow take seconds to load, and most runs of a
+    # data engineer's day need neither.
+    from altaviz.ml.registry import Registry, RegistryError
+    from altaviz.pipeline.ml import run_ml
+    from altaviz.pipeline.training import MlError
+
+    with run.stage("ml"):
+        say("models")
+        try:
+            registry = Registry(settings.mlflow_tracking_uri)
+            result = run_ml(run.engine, run.config, registry, sorted(days), run.run_id, say)
+        except (RegistryError, MlError) as exc:
+            raise PipelineError(f"ML stage: {exc}") from exc
+        save_state(run.engine, "ml", None, set())
+    run.notes.extend(result.notes)
+    return result

@@ -1,0 +1,1 @@
+"""The PostgreSQL serving database: its schema generated from the catalogue, and the export."""

@@ -1,0 +1,94 @@
+"""The native window functions, on both backends: the same answers from Polars and Spark."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from altaviz.transforms.windows import latest_per_key, trailing_mean, trailing_trimmed_mean
+from tests.unit.transforms.conftest import rows_of
+
+T0 = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+@pytest.fixture(params=["polars", "spark"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """These native functions are written once per backend: both must agree."""
+    return request.param
+
+
+def minutes(*offsets: int) -> list[datetime]:
+    return [T0 + timedelta(minutes=m) for m in offsets]
+
+
+def test_latest_per_key_keeps_the_newest_version_and_treats_nulls_as_oldest(frame):
+    rows = frame(
+        {
+            "compressor_id": ["C1", "C1", "C1", "C2"],
+            "timestamp": minutes(0, 0, 0, 0),
+            "ingested_at": [T0, T0 + timedelta(hours=1), None, T0],
+            "value": [1.0, 2.0, 3.0, 4.0],
+        }
+    )
+    kept = rows_of(
+        latest_per_key(rows, ("compressor_id", "timestamp"), ("ingested_at",)), "compressor_id"
+    )
+    assert [(r["compressor_id"], r["value"]) for r in kept] == [("C1", 2.0), ("C2", 4.0)]
+
+
+def test_trailing_trimmed_mean_drops_the_extremes_of_the_previous_readings(frame):
+    # Previous four readings of the fifth: 10, 11, 100, 12 -> drop 100 and 10 -> (11 + 12) / 2.
+    rows = frame(
+        {
+            "compressor_id": ["C1"] * 5,
+            "timestamp": minutes(0, 5, 10, 15, 20),
+            "v": [10.0, 11.0, 100.0, 12.0, 13.0],
+        }
+    )
+    levelled = rows_of(
+        trailing_trimmed_mean(rows, ["v"], count=4, min_count=3, within=timedelta(minutes=30)),
+        "timestamp",
+    )
+    assert [r["_level_v"] for r in levelled[:4]] == [None] * 4  # fewer than four behind them
+    assert levelled[4]["_level_v"] == pytest.approx(11.5)
+
+
+def test_trailing_trimmed_mean_has_no_level_after_a_gap(frame):
+    rows = frame(
+        {
+            "compressor_id": ["C1"] * 5,
+            "timestamp": minutes(0, 5, 10, 15, 200),  # the fifth comes after a long silence
+            "v": [10.0, 11.0, 12.0, 13.0, 14.0],
+        }
+    )
+    levelled = rows_of(
+        trailing_trimmed_mean(rows, ["v"], count=4, min_count=3, within=timedelta(minutes=30)),
+        "timestamp",
+    )
+    assert levelled[4]["_level_v"] is None
+
+
+def test_trailing_mean_covers_the_window_ending_at_each_row_per_unit(frame):
+    rows = frame(
+        {
+            "compressor_id": ["C1", "C1", "C1", "C2"],
+            "timestamp": minutes(0, 30, 90, 30),
+            "v": [1.0, 3.0, 5.0, 100.0],
+        }
+    )
+    means = rows_of(
+        trailing_mean(rows, ["v"], {"_1h": timedelta(hours=1)}, min_samples=1),
+        "compressor_id",
+        "timestamp",
+    )
+    # C1 at 0:30 sees 0:00 and 0:30; at 1:30 the hour back reaches only 0:30 (exclusive) on.
+    assert [r["v_1h"] for r in means] == [1.0, 2.0, 5.0, 100.0]
+
+
+def test_trailing_mean_is_null_below_the_minimum_of_samples(frame):
+    rows = frame({"compressor_id": ["C1", "C1"], "timestamp": minutes(0, 5), "v": [1.0, None]})
+    means = rows_of(
+        trailing_mean(rows, ["v"], {"_1h": timedelta(hours=1)}, min_samples=2), "timestamp"
+    )
+    assert [r["v_1h"] for r in means] == [None, None]
