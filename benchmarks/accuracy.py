@@ -70,7 +70,9 @@ def main() -> None:
         result = subprocess.run(
             [*command, "--json"], check=True, capture_output=True, text=True, env=env
         )
-        print(json.dumps(json.loads(result.stdout)["by_source"], indent=1))
+        scored = json.loads(result.stdout)
+        print(json.dumps(scored["by_source"], indent=1))
+        print("worklist:", json.dumps(scored["worklist"], indent=1))
 
 
 if __name__ == "__main__":

@@ -251,7 +251,7 @@ CREATE TABLE IF NOT EXISTS ml_predictions (
     PRIMARY KEY ("compressor_id", "hour")
 );
 
--- Each unit's healthy operating band, learned from its first day of data.
+-- Each unit's healthy operating band, learned from its first day of data and learned again after every repair.
 CREATE TABLE IF NOT EXISTS unit_baselines (
     "compressor_id" TEXT NOT NULL,
     "sensor" TEXT NOT NULL,
@@ -261,7 +261,8 @@ CREATE TABLE IF NOT EXISTS unit_baselines (
     "hours" INTEGER NOT NULL,
     "established_from" TIMESTAMPTZ NOT NULL,
     "established_to" TIMESTAMPTZ NOT NULL,
-    PRIMARY KEY ("compressor_id", "sensor")
+    "valid_from" TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY ("compressor_id", "sensor", "valid_from")
 );
 
 -- One record per pipeline run: what it did, how long each stage took, how it ended.
@@ -293,6 +294,58 @@ CREATE TABLE IF NOT EXISTS pipeline_runs (
     "error" TEXT,
     "warnings" TEXT NOT NULL,
     PRIMARY KEY ("run_id")
+);
+
+-- Cases: one per sick unit's episode, its alerts of every kind grouped under it.
+CREATE TABLE IF NOT EXISTS cases (
+    "case_id" TEXT NOT NULL,
+    "compressor_id" TEXT NOT NULL,
+    "station_id" TEXT,
+    "basin" TEXT,
+    "state" TEXT NOT NULL,
+    "severity" TEXT NOT NULL,
+    "opened_at" TIMESTAMPTZ NOT NULL,
+    "last_alert_at" TIMESTAMPTZ NOT NULL,
+    "resolved_at" TIMESTAMPTZ,
+    "resolution" TEXT,
+    "alerts_open" INTEGER NOT NULL,
+    "alert_count" INTEGER NOT NULL,
+    "alert_ids" TEXT NOT NULL,
+    "alert_types" TEXT,
+    "sensors" TEXT,
+    "suspected_failure_mode" TEXT,
+    "time_to_failure_hours" DOUBLE PRECISION,
+    "evidence" TEXT,
+    "offline_since" TIMESTAMPTZ,
+    "acknowledged_at" TIMESTAMPTZ,
+    "acknowledged_by" TEXT,
+    "assignee" TEXT,
+    "snoozed_until" TIMESTAMPTZ,
+    "closed_at" TIMESTAMPTZ,
+    "closed_by" TEXT,
+    "closed_reason" TEXT,
+    "confirmed_failure_mode" TEXT,
+    "notes" INTEGER NOT NULL,
+    "last_action_at" TIMESTAMPTZ,
+    PRIMARY KEY ("case_id")
+);
+
+-- What people did to cases: append-only, never rewritten by the pipeline.
+CREATE TABLE IF NOT EXISTS case_events (
+    "event_id" TEXT NOT NULL,
+    "case_id" TEXT NOT NULL,
+    "compressor_id" TEXT NOT NULL,
+    "at" TIMESTAMPTZ NOT NULL,
+    "actor" TEXT NOT NULL,
+    "action" TEXT NOT NULL,
+    "from_state" TEXT,
+    "to_state" TEXT,
+    "assignee" TEXT,
+    "snoozed_until" TIMESTAMPTZ,
+    "reason" TEXT,
+    "failure_mode" TEXT,
+    "note" TEXT,
+    PRIMARY KEY ("event_id")
 );
 
 CREATE INDEX IF NOT EXISTS hourly_aggregates_compressor_id_hour_idx ON hourly_aggregates ("compressor_id", "hour" DESC);

@@ -69,14 +69,41 @@ class Settings(BaseSettings):
 
     # HTTP API
     altaviz_api_keys: SecretStr | None = None
-    """Comma-separated API keys accepted in the X-API-Key header."""
+    """Comma-separated API keys accepted in the X-API-Key header: ``name:role:key`` (role
+    viewer, engineer or admin) or a bare key (an engineer)."""
     altaviz_cors_origins: list[str] = []
     """Origins allowed to call the API from a browser (JSON list)."""
 
     def api_keys(self) -> list[str]:
         """The accepted API keys (none when ``ALTAVIZ_API_KEYS`` is unset)."""
+        return list(self.api_principals())
+
+    def api_principals(self) -> dict[str, tuple[str, str]]:
+        """Each accepted key with its holder's name and role.
+
+        >>> Settings(altaviz_api_keys="ops:viewer:k1,abc").api_principals()["k1"]
+        ('ops', 'viewer')
+        """
         raw = self.altaviz_api_keys.get_secret_value() if self.altaviz_api_keys else ""
-        return [k.strip() for k in raw.split(",") if k.strip()]
+        found: dict[str, tuple[str, str]] = {}
+        for n, entry in enumerate(e.strip() for e in raw.split(",")):
+            if not entry:
+                continue
+            name, _, rest = entry.partition(":")
+            role, _, key = rest.partition(":")
+            if key and role in ("viewer", "engineer", "admin"):
+                found[key] = (name, role)
+            else:
+                found[entry] = (f"key-{n + 1}", "engineer")
+        return found
+
+    # Notifications by e-mail (routes in notifications.yaml)
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_from: str = "altaviz@localhost"
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
 
     # Serving database (PostgreSQL)
     database_url: SecretStr | None = None

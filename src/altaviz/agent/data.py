@@ -143,11 +143,11 @@ class LakehouseData:
             .collect("polars")
             .rows(named=True)
         )
-        baseline = (
-            self.engine.read(lake.UNIT_BASELINES, nw.col("compressor_id") == compressor_id)
-            .collect("polars")
-            .rows(named=True)
-        )
+        bands = self.engine.read(
+            lake.UNIT_BASELINES, nw.col("compressor_id") == compressor_id
+        ).collect("polars")
+        # The unit's current band: the one learned after its latest repair.
+        baseline = bands.filter(nw.col("valid_from") == nw.col("valid_from").max()).rows(named=True)
         return compressor_record(unit, stations, baseline)
 
     def latest_readings(self, compressor_id: str, hours: int = 24) -> list[Row]:

@@ -17,6 +17,8 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
+import polars as pl
+
 from altaviz.agent.data import DiagnosticsData
 from altaviz.agent.report import Action, DiagnosticReport, Evidence, Severity
 from altaviz.config import AppConfig
@@ -363,3 +365,27 @@ def _summary(unit: dict[str, Any], readings: list, alerts: list, predictions: li
 
 def _fmt(value: float | None, spec: str) -> str:
     return "-" if value is None else format(value, spec)
+
+
+def suspected_modes(
+    hourly: pl.DataFrame, baselines: pl.DataFrame, rules: DiagnosticRules
+) -> list[dict[str, Any]]:
+    """For many units at once, what :func:`diagnose_offline` reads in their readings: per
+    unit of ``hourly`` (its gold hourly rows), the failure signature of its last
+    ``window_hours`` against its baseline (``baselines``: compressor_id, sensor, p50), and
+    each sensor's deviation from it."""
+    medians: dict[str, dict[str, float]] = {}
+    for row in baselines.select("compressor_id", "sensor", "p50").iter_rows(named=True):
+        medians.setdefault(row["compressor_id"], {})[row["sensor"]] = row["p50"]
+    found = []
+    for (unit,), rows in hourly.sort("compressor_id", "hour").group_by(
+        "compressor_id", maintain_order=True
+    ):
+        baseline = medians.get(unit, {})
+        readings = rows.tail(rules.window_hours).to_dicts()
+        if not baseline or not readings:
+            continue
+        deviation = _deviations(readings, baseline, rules)
+        mode = _signature(deviation, _oscillation(readings, baseline), rules)
+        found.append({"compressor_id": unit, "failure_mode": mode, "deviations": deviation})
+    return found

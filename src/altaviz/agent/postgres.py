@@ -65,7 +65,9 @@ class PostgresData:
         unit = self._registered(compressor_id)
         stations = self._rows("SELECT * FROM stations WHERE station_id = %s", unit["station_id"])
         baseline = self._rows(
-            "SELECT sensor, p50 FROM unit_baselines WHERE compressor_id = %s", compressor_id
+            "SELECT DISTINCT ON (sensor) sensor, p50 FROM unit_baselines "
+            "WHERE compressor_id = %s ORDER BY sensor, valid_from DESC",
+            compressor_id,
         )
         return compressor_record(unit, stations, baseline)
 

@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from altaviz import __version__
 from altaviz.agent.diagnostics import diagnostics_data
 from altaviz.api.deps import Served, key_check
-from altaviz.api.routers import alerts, diagnosis, fleet, predictions, service
+from altaviz.api.routers import alerts, cases, diagnosis, fleet, predictions, service
 from altaviz.api.snapshot import LakehouseSource, PostgresSource, SnapshotStore
 from altaviz.config import AppConfig
 from altaviz.engines import Engine
@@ -29,11 +29,20 @@ def create_app(
     config: AppConfig,
     settings: Settings,
     api_keys: list[str] | None = None,
+    principals: dict[str, tuple[str, str]] | None = None,
     refresh_seconds: float = 30.0,
 ) -> FastAPI:
-    """The API over ``engine``'s lakehouse. ``api_keys`` default to ``ALTAVIZ_API_KEYS``;
-    with none at all, every authenticated route answers 401 (nothing is served unguarded)."""
-    keys = api_keys if api_keys is not None else settings.api_keys()
+    """The API over ``engine``'s lakehouse. Keys and their holders' roles default to
+    ``ALTAVIZ_API_KEYS``; ``api_keys`` are engineers' keys, ``principals`` maps keys to
+    (name, role). With no key at all, every authenticated route answers 401 (nothing is
+    served unguarded)."""
+    if principals is None:
+        principals = (
+            {k: (f"key-{n + 1}", "engineer") for n, k in enumerate(api_keys)}
+            if api_keys is not None
+            else settings.api_principals()
+        )
+    keys = list(principals)
     if settings.database_url is not None:  # the serving database, when there is one
         source = PostgresSource(settings.database_url.get_secret_value())
     else:
@@ -48,7 +57,8 @@ def create_app(
         data=diagnostics_data(config, settings, engine),
         config=config,
         settings=settings,
-        keys=tuple(keys),
+        principals=principals,
+        engine=engine,
     )
     if settings.altaviz_cors_origins:
         app.add_middleware(
@@ -61,7 +71,7 @@ def create_app(
     guarded = [Depends(key_check(tuple(keys)))]
     fleet.add_routes(app, guarded)  # first: the hot routes are matched before any other
     app.include_router(service.router)
-    for router in (alerts.router, predictions.router, diagnosis.router):
+    for router in (alerts.router, predictions.router, diagnosis.router, cases.router):
         app.include_router(router, dependencies=guarded)
     return app
 

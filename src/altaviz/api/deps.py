@@ -14,6 +14,7 @@ from altaviz.agent.data import CompressorIdError, check_id
 from altaviz.api.snapshot import SnapshotStore
 from altaviz.config import AppConfig
 from altaviz.settings import Settings
+from altaviz.worklist import Actor, Role
 
 API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False)
 
@@ -26,7 +27,8 @@ class Served:
     data: Any  # altaviz.agent.data.DiagnosticsData
     config: AppConfig
     settings: Settings
-    keys: tuple[str, ...]
+    principals: dict[str, tuple[str, str]]  # key -> (name, role)
+    engine: Any  # the lakehouse's engine: cases are read and triaged there
 
 
 async def served(request: Request) -> Served:
@@ -55,3 +57,15 @@ def unit_id(compressor_id: str, config: AppConfig) -> str:
         return check_id(compressor_id, config)
     except CompressorIdError as exc:
         raise HTTPException(400, str(exc)) from exc
+
+
+async def actor(key: Annotated[str | None, Security(API_KEY)], request: Request) -> Actor:
+    """Who is asking: the name and role of their key (the key check has passed)."""
+    principals = request.app.state.served.principals
+    for known, (name, role) in principals.items():
+        if key and secrets.compare_digest(key, known):
+            return Actor(name, Role(role))
+    raise HTTPException(401, "missing or unknown API key (header X-API-Key)")
+
+
+ActorDep = Annotated[Actor, Depends(actor)]

@@ -39,6 +39,8 @@ HourlyReadings = row_model(lake.HOURLY_AGGREGATES, "HourlyReadings")
 Alert = row_model(lake.ALERT_HISTORY, "Alert")
 Prediction = row_model(lake.ML_PREDICTIONS, "Prediction")
 BasinHealth = row_model(lake.FLEET_HEALTH, "BasinHealth")
+Case = row_model(lake.CASES, "Case")
+CaseEvent = row_model(lake.CASE_EVENTS, "CaseEvent")
 
 
 class Health(BaseModel):
@@ -73,3 +75,25 @@ class PredictionList(BaseModel):
 
 class DiagnoseRequest(BaseModel):
     compressor_id: str = Field(max_length=32, examples=["COMP-0003"])
+
+
+class CaseList(BaseModel):
+    count: int
+    cases: list[Case]  # type: ignore[valid-type]
+
+
+class CaseDetail(BaseModel):
+    case: Case  # type: ignore[valid-type]
+    alerts: list[Alert]  # type: ignore[valid-type]
+    events: list[CaseEvent]  # type: ignore[valid-type]
+
+
+class TriageRequest(BaseModel):
+    """What an action needs: ``assignee`` to assign, ``until`` to snooze, ``note`` for a
+    note, ``reason`` (and optionally ``failure_mode``) to close."""
+
+    assignee: str | None = Field(None, max_length=128)
+    until: datetime | None = None
+    note: str | None = Field(None, max_length=4000)
+    reason: str | None = Field(None, max_length=32)
+    failure_mode: str | None = Field(None, max_length=64)

@@ -4,6 +4,7 @@ A command body parses its options, calls one library function and renders the re
 errors become exit codes in one place (:mod:`altaviz.cli.errors`).
 """
 
+from altaviz.cli import cases as cases_commands
 from altaviz.cli import config as config_commands
 from altaviz.cli import db as db_commands
 from altaviz.cli import dev as dev_commands
@@ -21,6 +22,7 @@ from altaviz.cli import (
 from altaviz.cli import lake as lake_commands
 from altaviz.cli.app import app
 
+app.add_typer(cases_commands.group, name="cases")
 app.add_typer(config_commands.group, name="config")
 app.add_typer(lake_commands.group, name="lake")
 app.add_typer(db_commands.group, name="db")

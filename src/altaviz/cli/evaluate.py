@@ -37,13 +37,16 @@ def evaluate_command(
     import narwhals as nw
 
     from altaviz.lake.catalog import ALERT_HISTORY, HOURLY_AGGREGATES, ML_PREDICTIONS
-    from altaviz.ml.evaluate import Truth, evaluate, write_report
+    from altaviz.ml.evaluate import Truth, evaluate, evaluate_worklist, write_report
+    from altaviz.worklist.view import current_cases
 
     truth = Truth.read(source or get_settings().altaviz_data_dir / "fleet")
     engine = open_lakehouse(lakehouse)
     alerts = nw.to_native(engine.read(ALERT_HISTORY).collect("polars"))
     predictions = nw.to_native(engine.read(ML_PREDICTIONS).collect("polars"))
     result = evaluate(truth, alerts, predictions)
+    cases = current_cases(engine)  # with every action people took since the last run
+    result["worklist"] = evaluate_worklist(truth, cases, alerts)
     if report is not None:
         hourly = nw.to_native(
             engine.read(HOURLY_AGGREGATES)
@@ -54,6 +57,13 @@ def evaluate_command(
     if as_json:
         print(json.dumps(result, indent=2))
         return
+    w = result["worklist"]
+    out.print(
+        f"worklist at the end: [bold]{w['open_cases']} open cases on {w['units_on_list']} "
+        f"units[/]; precision {pct(w['precision'])}, recall past warning "
+        f"{pct(w['recall_past_warning'])} (of {w['units_past_warning']}), stale "
+        f"{w['stale_units']} of {w['repaired_units']} repaired units"
+    )
     o = result["overall"]
     out.print(
         f"failures caught before failing: [bold]{o['caught']} of {o['failures']}[/] "

@@ -77,6 +77,7 @@ def print_run(s: RunSummary) -> None:
         "alerts opened / resolved / open",
         f"{s.alerts.opened:,} / {s.alerts.resolved:,} / {s.alerts.open:,}",
     )
+    table.add_row("cases on the worklist", f"{s.alerts.cases_open:,}")
     table.add_row("quality", verdict)
     ml = s.ml
     if ml.skipped:

@@ -1,4 +1,4 @@
-"""Packaged configuration: load, validate and cross-check the five YAML files.
+"""Packaged configuration: load, validate and cross-check the six YAML files.
 
 >>> from altaviz.config import load_config
 >>> cfg = load_config()
@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -24,6 +24,7 @@ from altaviz.config.schema import (
     PlatformConfig,
     ThresholdsConfig,
 )
+from altaviz.config.schema.notifications import NotificationsConfig
 from altaviz.core.errors import ConfigurationError
 
 __all__ = [
@@ -37,7 +38,14 @@ __all__ = [
     "load_config",
 ]
 
-FILES = ("fleet.yaml", "thresholds.yaml", "lakehouse.yaml", "models.yaml", "platform.yaml")
+FILES = (
+    "fleet.yaml",
+    "thresholds.yaml",
+    "lakehouse.yaml",
+    "models.yaml",
+    "platform.yaml",
+    "notifications.yaml",
+)
 _M = TypeVar("_M", bound=BaseModel)
 
 
@@ -53,6 +61,9 @@ class AppConfig:
     models: ModelsConfig
     platform: PlatformConfig
     sources: dict[str, str]  # file name -> where it was read from
+    notifications: NotificationsConfig = field(
+        default_factory=lambda: NotificationsConfig(version=1)
+    )
 
 
 def packaged_config_dir() -> Path:
@@ -91,6 +102,7 @@ def _load(config_dir: str | None) -> AppConfig:
     lakehouse = _parse(sources["lakehouse.yaml"], LakehouseConfig)
     models = _parse(sources["models.yaml"], ModelsConfig)
     platform = _parse(sources["platform.yaml"], PlatformConfig)
+    notifications = _parse(sources["notifications.yaml"], NotificationsConfig)
     unknown = sorted(set(thresholds.models) - {m.name for m in fleet.models})
     if unknown:
         raise ConfigError(
@@ -98,7 +110,13 @@ def _load(config_dir: str | None) -> AppConfig:
             f"not defined in {sources['fleet.yaml'].name}"
         )
     return AppConfig(
-        fleet, thresholds, lakehouse, models, platform, {k: str(v) for k, v in sources.items()}
+        fleet,
+        thresholds,
+        lakehouse,
+        models,
+        platform,
+        {k: str(v) for k, v in sources.items()},
+        notifications,
     )
 
 

@@ -74,3 +74,13 @@ def same_kind(frames: list[Frame]) -> list[Frame]:
     if any(isinstance(f, nw.LazyFrame) for f in frames):
         return [f.lazy() for f in frames]
     return frames
+
+
+def differing_rows(frame: Frame, other: Frame, columns: list[str]) -> Frame:
+    """The rows of ``frame`` that ``other`` does not hold, comparing ``columns`` null for
+    null (what a write would change)."""
+
+    def as_text(f: Frame) -> Frame:
+        return f.select(nw.col(c).cast(nw.String).fill_null("\x00null") for c in columns)
+
+    return done(as_text(frame).lazy().join(as_text(other).lazy(), on=columns, how="anti"))

@@ -38,11 +38,13 @@ class RowCounts(BaseModel):
 
 
 class AlertCounts(BaseModel):
-    """Alerts a run opened and resolved, and how many are open after it."""
+    """Alerts a run opened and resolved, how many are open after it, and the cases on the
+    worklist (open, acknowledged or snoozed) they make."""
 
     opened: int = 0
     resolved: int = 0
     open: int = 0
+    cases_open: int = 0
 
 
 class MlResult(BaseModel):

@@ -6,29 +6,13 @@ it to a location (local folder or OneLake).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final
 
 from altaviz.core.errors import NotFoundError
 from altaviz.core.features import FEATURES
 from altaviz.core.sensors import SENSORS
-from altaviz.lake.schema import Column, TableSchema, columns
-
-Layer = Literal["bronze", "silver", "gold", "ml"]
-
-
-@dataclass(frozen=True)
-class TableSpec:
-    """A Delta table: where it lives, what it holds, how it is laid out and keyed."""
-
-    name: str
-    layer: Layer
-    schema: TableSchema
-    partition_by: tuple[str, ...] = ()
-    keys: tuple[str, ...] = ()
-    zorder_by: tuple[str, ...] = ()
-    description: str = ""
-
+from altaviz.lake.schema import Column, TableSpec, columns
+from altaviz.lake.worklist import CASE_EVENTS, CASES, NOTIFICATIONS
 
 _SENSOR_COLUMNS = tuple(Column(s, "float64") for s in SENSORS)
 _STAT_COLUMNS = tuple(
@@ -288,9 +272,16 @@ UNIT_BASELINES = TableSpec(
         Column("hours", "int32", False),
         Column("established_from", "timestamp", False),
         Column("established_to", "timestamp", False),
+        Column(
+            "valid_from",
+            "timestamp",
+            False,
+            "the repair this band was learned after (1970-01-01: the unit's first band)",
+        ),
     ),
-    keys=("compressor_id", "sensor"),
-    description="Each unit's healthy operating band, learned from its first day of data.",
+    keys=("compressor_id", "sensor", "valid_from"),
+    description="Each unit's healthy operating band, learned from its first day of data and "
+    "learned again after every repair.",
 )
 
 PIPELINE_STATE = TableSpec(
@@ -478,6 +469,9 @@ TABLES: Final[dict[str, TableSpec]] = {
         FEATURE_DRIFT,
         PIPELINE_RUNS,
         PIPELINE_STATE,
+        CASES,
+        CASE_EVENTS,
+        NOTIFICATIONS,
     )
 }
 

@@ -99,3 +99,19 @@ def spark_type(kind: ColumnType) -> Any:
 def columns(*spec: tuple[str, ColumnType] | Column) -> TableSchema:
     """Shorthand: ``("name", "type")`` pairs are nullable columns."""
     return TableSchema(tuple(c if isinstance(c, Column) else Column(*c) for c in spec))
+
+
+Layer = Literal["bronze", "silver", "gold", "ml"]
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A Delta table: where it lives, what it holds, how it is laid out and keyed."""
+
+    name: str
+    layer: Layer
+    schema: TableSchema
+    partition_by: tuple[str, ...] = ()
+    keys: tuple[str, ...] = ()
+    zorder_by: tuple[str, ...] = ()
+    description: str = ""

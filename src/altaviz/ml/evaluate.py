@@ -340,3 +340,60 @@ def write_report(
 
 def _pct(share: float | None) -> str:
     return "n/a" if share is None else f"{share:.1%}"
+
+
+WORKLIST = ("open", "acknowledged", "snoozed")
+PAST_WARNING = ("warning", "critical", "failed", "offline")
+
+
+def evaluate_worklist(
+    truth: Truth, cases: pl.DataFrame, alerts: pl.DataFrame, stale_after_hours: float = 2.0
+) -> dict[str, Any]:
+    """The worklist at the end of the data, scored against the truth.
+
+    precision: units on the list that truly are degrading or down; recall: units past their
+    warning stage (warning, critical, failed, tripped) that are on the list; stale: units
+    back from a repair at least ``stale_after_hours`` before the end, not degrading again,
+    still on the list; and open cases per unit on the list. With cases people closed, each
+    alert type's precision from their reason codes too (a false alarm counts against it).
+    """
+    from altaviz.fleet.truth import severity_at
+
+    end = truth.end
+    listed = cases.filter(pl.col("state").is_in(WORKLIST))
+    on_list = set(listed["compressor_id"].to_list())
+    now = severity_at(truth.failures, end)
+    sick = set(now["compressor_id"].to_list())
+    past_warning = set(now.filter(pl.col("severity").is_in(PAST_WARNING))["compressor_id"])
+    back = truth.failures.filter(
+        pl.col("back_online_time") <= end - timedelta(hours=stale_after_hours)
+    )
+    repaired = set(back["compressor_id"].to_list()) - sick
+    open_alerts = alerts.filter(pl.col("state") == "open")
+    result: dict[str, Any] = {
+        "units_on_list": len(on_list),
+        "open_cases": listed.height,
+        "open_alerts": open_alerts.height,
+        "precision": _share(len(on_list & sick), len(on_list)),
+        "recall_past_warning": _share(len(past_warning & on_list), len(past_warning)),
+        "units_past_warning": len(past_warning),
+        "stale_units": len(on_list & repaired),
+        "repaired_units": len(repaired),
+        "open_cases_per_unit": round(listed.height / len(on_list), 3) if on_list else None,
+        "open_alerts_per_unit": round(open_alerts.height / len(on_list), 3) if on_list else None,
+        "max_open_alerts_per_pair": int(
+            open_alerts.group_by("compressor_id", "alert_type", "sensor").len()["len"].max() or 0
+        ),
+    }
+    closed = cases.filter(pl.col("state") == "closed")
+    if closed.height:
+        by_type = (
+            closed.with_columns(pl.col("alert_types").str.split(","))
+            .explode("alert_types")
+            .group_by("alert_types")
+            .agg((pl.col("closed_reason") != "false_alarm").mean().alias("precision"))
+        )
+        result["precision_by_close_reason"] = {
+            r["alert_types"]: round(r["precision"], 4) for r in by_type.iter_rows(named=True)
+        }
+    return result

@@ -12,20 +12,26 @@ from altaviz.core.days import day_bounds
 from altaviz.core.frames import Frame, done, height
 from altaviz.engines import Engine
 from altaviz.lake import catalog as lake
+from altaviz.transforms.alerts import TREND
+from altaviz.transforms.windows import latest_per_key
 
 
 def carried_alerts(engine: Engine, since: datetime, types: Sequence[str]) -> Frame:
     """Alerts of the given types opened before ``since`` and not resolved by then (suppressed
-    ones excepted): the alerts an evaluation starting at ``since`` continues."""
-    return done(
-        engine.read(
-            lake.ALERT_HISTORY,
-            (nw.col("opened_at") < since)
-            & (nw.col("resolved_at").is_null() | (nw.col("resolved_at") >= since))
-            & (nw.col("state") != "suppressed")
-            & nw.col("alert_type").is_in(list(types)),
-        )
-    )
+    ones excepted): the alerts an evaluation starting at ``since`` continues.
+
+    One per unit, sensor and kind (a trend, or a limit): the newest, should a history written
+    before the life cycle kept one alert per pair hold more.
+    """
+    still_open = engine.read(
+        lake.ALERT_HISTORY,
+        (nw.col("opened_at") < since)
+        & (nw.col("resolved_at").is_null() | (nw.col("resolved_at") >= since))
+        & (nw.col("state") != "suppressed")
+        & nw.col("alert_type").is_in(list(types)),
+    ).with_columns((nw.col("alert_type") == TREND).alias("_trend"))
+    newest = latest_per_key(still_open, ("compressor_id", "sensor", "_trend"), ("opened_at",))
+    return done(newest.drop("_trend"))
 
 
 def write_alerts(engine: Engine, alerts: Frame, day: date, types: Sequence[str]) -> tuple[int, int]:

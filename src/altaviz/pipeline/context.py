@@ -13,8 +13,11 @@ from pathlib import Path
 
 from altaviz.config import AppConfig
 from altaviz.core.errors import AltavizError
+from altaviz.core.frames import Frame, done
 from altaviz.core.results import RowCounts
 from altaviz.engines import Engine
+from altaviz.lake import catalog as lake
+from altaviz.transforms.repairs import repairs_from
 
 
 class PipelineError(AltavizError):
@@ -45,6 +48,13 @@ class RunContext:
     durations: dict[str, float] = field(default_factory=dict)
     rows: RowCounts = field(default_factory=RowCounts)
     notes: list[str] = field(default_factory=list)
+    _repairs: Frame | None = None
+
+    def repairs(self) -> Frame:
+        """The fleet's finished repairs (compressor_id, repaired_at), read once a run."""
+        if self._repairs is None:
+            self._repairs = done(repairs_from(self.engine.read(lake.MAINTENANCE_EVENTS)))
+        return self._repairs
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:

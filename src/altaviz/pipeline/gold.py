@@ -16,6 +16,7 @@ from altaviz.pipeline.write_behind import WriteBehind
 from altaviz.transforms import alerts as alert_rules
 from altaviz.transforms import gold
 from altaviz.transforms.limits import unit_limits
+from altaviz.transforms.repairs import current_baselines, since_last_repair, valid_from
 
 log = logging.getLogger("altaviz.pipeline")
 
@@ -34,14 +35,15 @@ def gold_day(
     ``silver_of`` holds silver rebuilt in this run (today's, yesterday's); other days are read.
     """
     cfg = run.config
-    start, _ = day_bounds(day)
+    start, end = day_bounds(day)
     look_from = start - timedelta(hours=cfg.thresholds.alerts.lookback_hours)
     silver, today = _silver_with_lookback(run, day, look_from, silver_of)
     trend_window = timedelta(hours=cfg.thresholds.trends.window_hours)
     prior = _prior_hourly(run, day, trend_window, hourly_of)
     stats = gold.hourly_stats(today)
     yesterday = prior.filter(nw.col("hour") >= start - timedelta(days=1))
-    limits = unit_limits(units, _baselines(run, units, stats, yesterday), cfg.thresholds)
+    baselines = _baselines(run, units, stats, yesterday, end)
+    limits = unit_limits(units, baselines, cfg.thresholds)
     hourly = gold.hourly_aggregates(
         stats,
         prior,
@@ -51,11 +53,12 @@ def gold_day(
         trend_window=trend_window,
         trend_min_hours=cfg.thresholds.trends.min_hours,
         trend_sensors=tuple(cfg.thresholds.trends.sensors),
+        repairs=run.repairs(),
     )
     writer.submit(run.engine.replace, lake.HOURLY_AGGREGATES, hourly, {"date": [day]})
     daily = gold.daily_aggregates(hourly, day)
     writer.submit(run.engine.replace, lake.DAILY_AGGREGATES, daily, {"date": [day]})
-    alerts = _rule_alerts(run, day, look_from, silver, hourly, limits, units)
+    alerts = _rule_alerts(run, day, silver, hourly, limits, units)
     # Not queued: the next day reads the history.
     opened, resolved = write_alerts(run.engine, alerts, day, alert_rules.RULE_TYPES)
     health = gold.fleet_health(daily, units, opened_on(alerts, day), day)
@@ -117,7 +120,6 @@ def _prior_hourly(
 def _rule_alerts(
     run: RunContext,
     day: date,
-    look_from: datetime,
     silver: Frame,
     hourly: Frame,
     limits: Frame,
@@ -125,8 +127,8 @@ def _rule_alerts(
 ) -> Frame:
     """Threshold, deviation and trend alerts of the day, continuing the open ones."""
     cfg = run.config
-    # Alerts still open when the look-back begins (read with the filter: the history grows).
-    carried = carried_alerts(run.engine, look_from, alert_rules.RULE_TYPES)
+    # Alerts still open when the day begins (read with the filter: the history grows).
+    carried = carried_alerts(run.engine, day_bounds(day)[0], alert_rules.RULE_TYPES)
     rules = cfg.thresholds.alerts
     is_trend = nw.col("alert_type") == alert_rules.TREND
     carried_limits = carried.filter(~is_trend)
@@ -137,18 +139,25 @@ def _rule_alerts(
         nw.concat(
             same_kind(
                 [
-                    alert_rules.alert_episodes(readings, carried_limits, units, rules, day),
-                    alert_rules.alert_episodes(trends, carried_trends, units, rules, day),
+                    alert_rules.alert_episodes(
+                        readings, carried_limits, units, rules, day, run.repairs()
+                    ),
+                    alert_rules.alert_episodes(
+                        trends, carried_trends, units, rules, day, run.repairs()
+                    ),
                 ]
             )
         )
     )
 
 
-def _baselines(run: RunContext, units: Frame, stats: Frame, previous: Frame) -> Frame:
-    """Known baselines, plus any learned now (from the previous day's hourly rows and this
-    day's) for units that have none."""
-    known = done(run.engine.read(lake.UNIT_BASELINES))
+def _baselines(
+    run: RunContext, units: Frame, stats: Frame, previous: Frame, until: datetime
+) -> Frame:
+    """The baselines valid for the day, learning any missing now (from the previous day's
+    hourly rows and this day's): for units that have none, and for units repaired since
+    theirs was learned (from their post-repair hours only)."""
+    known = current_baselines(done(run.engine.read(lake.UNIT_BASELINES)), run.repairs(), until)
     hourly = (
         nw.concat(same_kind([previous.select(stats.columns), stats])) if height(previous) else stats
     )
@@ -161,9 +170,13 @@ def _baselines(run: RunContext, units: Frame, stats: Frame, previous: Frame) -> 
     todo = units.select("compressor_id").join(settled, on="compressor_id", how="anti")
     if not height(todo):
         return known
-    fresh = gold.learn_baselines(
-        hourly.join(todo, on="compressor_id", how="inner"), settled, run.config.thresholds.baseline
+    healthy_hours = since_last_repair(hourly, run.repairs(), until, "hour")
+    learned = gold.learn_baselines(
+        healthy_hours.join(todo, on="compressor_id", how="inner"),
+        settled,
+        run.config.thresholds.baseline,
     )
+    fresh = done(valid_from(learned, run.repairs(), until))
     if not height(fresh):
         return known
     run.engine.merge(lake.UNIT_BASELINES, fresh)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -20,7 +20,7 @@ import narwhals as nw
 import numpy as np
 
 from altaviz.config import AppConfig
-from altaviz.config.schema import TrendFitRules
+from altaviz.config.schema import ThresholdsConfig, TrendFitRules
 from altaviz.core.days import dates_between, day_bounds
 from altaviz.core.errors import NotFoundError
 from altaviz.core.features import MODEL_FEATURES
@@ -51,20 +51,24 @@ from altaviz.pipeline.alert_store import carried_alerts, write_alerts
 from altaviz.pipeline.training import MlError, record_metrics, train
 from altaviz.transforms import alerts as alert_rules
 from altaviz.transforms.limits import unit_limits
+from altaviz.transforms.repairs import current_baselines, repairs_from, since_last_repair
 
 log = logging.getLogger("altaviz.ml")
 
 PSI_DRIFTED = 0.25
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Fleet:
     """What every scored date needs about the fleet, read once."""
 
     units: nw.DataFrame[Any]
-    limits: nw.DataFrame[Any]
-    baselines: nw.DataFrame[Any]
+    known: nw.DataFrame[Any]  # every baseline on record
     checks: nw.DataFrame[Any]  # packing measurements: compressor_id, checked_at
+    repairs: nw.DataFrame[Any]  # finished repairs: compressor_id, repaired_at
+    thresholds: ThresholdsConfig
+    baselines: nw.DataFrame[Any] | None = None  # as of one date (see `on`)
+    limits: nw.DataFrame[Any] | None = None
 
     @classmethod
     def read(cls, engine: Engine, cfg: AppConfig) -> _Fleet:
@@ -73,14 +77,20 @@ class _Fleet:
             .select("compressor_id", "model", "station_id", "region", "basin", "cylinders")
             .collect("polars")
         )
-        baselines = engine.read(lake.UNIT_BASELINES).collect("polars")
-        checks = (
-            engine.read(lake.MAINTENANCE_EVENTS)
-            .filter(~nw.col("completed_at").is_null())
-            .select("compressor_id", nw.col("completed_at").alias("checked_at"))
-            .collect("polars")
+        maintenance = engine.read(lake.MAINTENANCE_EVENTS).collect("polars")
+        checks = maintenance.filter(~nw.col("completed_at").is_null()).select(
+            "compressor_id", nw.col("completed_at").alias("checked_at")
         )
-        return cls(units, unit_limits(units, baselines, cfg.thresholds), baselines, checks)
+        known = engine.read(lake.UNIT_BASELINES).collect("polars")
+        return cls(units, known, checks, repairs_from(maintenance), cfg.thresholds)
+
+    def on(self, day: date) -> _Fleet:
+        """The fleet as ``day`` is scored: a baseline learned before a repair that finished
+        by the day's end no longer describes its unit (the hours of the day before the
+        repair are mostly the unit's downtime)."""
+        baselines = current_baselines(self.known, self.repairs, day_bounds(day)[1])
+        limits = unit_limits(self.units, baselines, self.thresholds)
+        return replace(self, baselines=baselines, limits=limits)
 
 
 def run_ml(
@@ -102,7 +112,8 @@ def run_ml(
     features_of: dict[date, nw.DataFrame[Any]] = {}  # computed once, scored and monitored
     for day in summary.dates:
         hourly = _hourly(engine, day, timedelta(0))
-        features_of[day] = hourly_features(hourly, fleet.baselines, cfg.models.features.feature_set)
+        baselines = fleet.on(day).baselines
+        features_of[day] = hourly_features(hourly, baselines, cfg.models.features.feature_set)
         engine.replace(lake.FEATURE_STORE, features_of[day], {"date": [day]})
     champion = registry.champion()
     if champion is None:
@@ -119,7 +130,7 @@ def run_ml(
         hourly = _hourly(engine, day, timedelta(hours=cfg.models.features.history_hours))
         features = features_of.pop(day)
         predictions, opened, resolved = _score_day(
-            engine, cfg, fleet, day, hourly, features, champion, run_id
+            engine, cfg, fleet.on(day), day, hourly, features, champion, run_id
         )
         start, _ = day_bounds(day)
         today = hourly.filter(nw.col("hour") >= start)
@@ -182,14 +193,14 @@ def _score_day(
         models.anomaly,
         models.features.feature_set,
     )
-    drift_trends = _trends(hourly, DRIFT_SERIES, at, models.drift, DRIFT_LAGS)
+    drift_trends = _trends(hourly, DRIFT_SERIES, at, models.drift, DRIFT_LAGS, fleet.repairs)
     # Temperature swings with the day: RUL reads it through its 24-hour mean, as drift does.
     rul_series = {s: DRIFT_SERIES.get(s, f"{s}_mean") for s in models.rul.sensors}
     # RUL projects up to weeks ahead, so it also waits for a first full day; drift, whose
     # horizon is three days and which must see a unit already hot on its first day, does not.
     smoothed = complete_daily_means(hourly, fleet.baselines, DRIFT_SERIES.values())
     rul_lags = {s: DRIFT_LAGS[s] for s in rul_series if s in DRIFT_LAGS}
-    rul_trends = _trends(smoothed, rul_series, at, models.rul, rul_lags)
+    rul_trends = _trends(smoothed, rul_series, at, models.rul, rul_lags, fleet.repairs)
     drift = temperature_drift(drift_trends, fleet.limits, models.drift).rename({"at": "hour"})
     rul = remaining_useful_life(rul_trends, fleet.limits, models.rul).rename({"at": "hour"})
     version = champion[1].version if champion is not None else None
@@ -216,10 +227,32 @@ def _trends(
     at: list[datetime],
     rules: TrendFitRules,
     lags: Mapping[str, float],
+    repairs: nw.DataFrame[Any],
 ) -> nw.DataFrame[Any]:
-    """Robust trends of ``series`` at the scoring hours, over the model's window."""
+    """Robust trends of ``series`` at the scoring hours, over the model's window; a unit
+    repaired within the window is fitted at each hour on its hours since the repair only."""
     window = timedelta(hours=rules.window_hours)
-    return robust_trends(hourly, series, at, window, rules.min_hours, lags=lags)
+    first, last = hourly["hour"].min(), max(at)
+    if first is None:
+        return robust_trends(hourly, series, at, window, rules.min_hours, lags=lags)
+    recent = repairs.filter((nw.col("repaired_at") > first) & (nw.col("repaired_at") <= last))
+    repaired = recent.select("compressor_id").unique()
+    parts = [
+        robust_trends(
+            hourly.join(repaired, on="compressor_id", how="anti").sort("compressor_id", "hour"),
+            series,
+            at,
+            window,
+            rules.min_hours,
+            lags=lags,
+        )
+    ]
+    if repaired.shape[0]:
+        theirs = hourly.join(repaired, on="compressor_id", how="semi").sort("compressor_id", "hour")
+        for moment in at:
+            since = since_last_repair(theirs, recent, moment + timedelta(hours=1), "hour")
+            parts.append(robust_trends(since, series, [moment], window, rules.min_hours, lags=lags))
+    return nw.concat(parts)
 
 
 def _model_alerts(
@@ -266,7 +299,9 @@ def _model_alerts(
         ]
     ).unique()
     evaluations = evaluations.join(pairs, on=list(alert_rules.PAIR), how="inner")
-    alerts = alert_rules.alert_episodes(evaluations, carried, fleet.units, rules, day)
+    alerts = alert_rules.alert_episodes(
+        evaluations, carried, fleet.units, rules, day, fleet.repairs
+    )
     return write_alerts(engine, alerts, day, alert_rules.MODEL_TYPES)
 
 

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import narwhals as nw
-
-from altaviz.core.frames import Frame, done, height
+from altaviz.core.frames import differing_rows, height
 from altaviz.engines import Engine
 from altaviz.lake import catalog as lake
 from altaviz.pipeline.context import PipelineError
@@ -31,15 +29,6 @@ def load_reference(engine: Engine, source: Path) -> None:
             continue
         incoming = engine.read_file(str(path), spec)
         current = engine.read(spec)
-        changed = done(
-            _null_safe(incoming)
-            .lazy()
-            .join(_null_safe(current).lazy(), on=spec.schema.names, how="anti")
-        )
+        changed = differing_rows(incoming, current, spec.schema.names)
         if height(changed):
             engine.merge(spec, incoming.join(changed.select(*spec.keys), on=list(spec.keys)))
-
-
-def _null_safe(frame: Frame) -> Frame:
-    """Every column as text with nulls spelled out, so rows compare equal null for null."""
-    return frame.select(nw.col(c).cast(nw.String).fill_null("\x00null") for c in frame.columns)

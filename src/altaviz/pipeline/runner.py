@@ -32,8 +32,10 @@ from altaviz.lake import catalog as lake
 from altaviz.monitoring.monitor import PipelineMonitor, describe, run_record
 from altaviz.monitoring.record import RunRecord
 from altaviz.pipeline.bronze import ingest
+from altaviz.pipeline.cases import cases_stage
 from altaviz.pipeline.context import PipelineError, PipelineRequest, RunContext
 from altaviz.pipeline.export import export_stage
+from altaviz.pipeline.notifications import notify_stage
 from altaviz.pipeline.promotion import promote
 from altaviz.pipeline.reference import load_reference
 from altaviz.pipeline.reports import freshness_minutes, latest_fleet_health, open_alerts
@@ -135,6 +137,12 @@ def _execute(run: RunContext, settings: Settings, say: Callable[[str], None]) ->
     say("silver, quality, gold and alerts")
     promoted = promote(run)
     ml = ml_stage(run, promoted.gold_dates, settings, say)
+    with run.stage("cases"):
+        say("cases")
+        worklist = cases_stage(run)
+        notified = notify_stage(run, settings)
+    if notified:
+        run.notes.append(f"{notified} notification(s) sent")
     exported = export_stage(run, settings, [*promoted.gold_dates, *ml.dates], say)
     quality_rows = [
         {"date": r.day, **asdict(c), "passed": c.passed}
@@ -152,6 +160,7 @@ def _execute(run: RunContext, settings: Settings, say: Callable[[str], None]) ->
             opened=promoted.alerts_opened,
             resolved=promoted.alerts_resolved,
             open=open_alerts(run.engine),
+            cases_open=worklist.open,
         ),
         ml=ml,
         exported=exported,

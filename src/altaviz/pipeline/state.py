@@ -29,6 +29,10 @@ def read_state(engine: Engine) -> dict[str, StageState]:
 
 
 def save_state(engine: Engine, stage: str, version: int | None, pending: set[date]) -> None:
+    """Record a stage's state; the same state again writes nothing (a rerun changes no
+    table, even while a date stays held back)."""
+    if read_state(engine).get(stage) == StageState(version, set(pending)):
+        return
     row = {
         "stage": [stage],
         "source_version": [version],

@@ -26,7 +26,7 @@ def training_features(engine: Engine, start: datetime, end: datetime) -> nw.Data
     known_from = (
         engine.read(lake.UNIT_BASELINES)
         .group_by("compressor_id")
-        .agg(nw.col("established_to").max().alias("_known_from"))
+        .agg(nw.col("established_to").min().alias("_known_from"))
         .collect("polars")
     )
     rows = engine.read(

@@ -27,6 +27,8 @@ EXPORTED: Final = (
     lake.ML_PREDICTIONS,
     lake.UNIT_BASELINES,
     lake.PIPELINE_RUNS,
+    lake.CASES,
+    lake.CASE_EVENTS,
 )
 """Tables the pipeline exports, in the order they are created and filled."""
 

@@ -11,7 +11,7 @@ after ``escalate_after_minutes`` of that severity if still open, and resolves at
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import narwhals as nw
@@ -173,66 +173,93 @@ def alert_episodes(
     units: Frame,
     rules: AlertRules,
     day: date,
+    repairs: Frame | None = None,
 ) -> Frame:
     """Alert rows (``alert_history`` schema) for episodes with evaluations on ``day``.
 
-    ``readings`` come from :func:`evaluate_readings` over the day and its look-back.
-    ``open_alerts`` are the history's alerts still open when the look-back began: an episode
-    already under way then continues that alert rather than opening a new one.
+    ``readings`` come from :func:`evaluate_readings` over the day and its look-back (whose
+    readings only feed the quiet rule). ``open_alerts`` are the history's alerts still open
+    when the day began: an episode already under way continues that alert rather than
+    opening a new one.
+    ``repairs`` (compressor_id, repaired_at) end every episode of their unit: an alert open
+    at a repair resolves then, and what follows is judged as a new unit's first episode.
     """
-    start, _ = day_bounds(day)
+    start, end = day_bounds(day)
     quiet_after = rules.auto_resolve_consecutive_normal
+    # Every window runs within one unit, sensor and repair epoch (repairs before the moment).
+    within = (*PAIR, "_epoch")
     over: dict[str, Any] = {"order_by": "timestamp"}
-    carried = open_alerts.select(
-        *PAIR,
-        nw.col("opened_at").alias("_h_opened"),
-        nw.col("last_abnormal_at").alias("_h_last_abnormal"),
-        nw.col("severity").alias("_h_severity"),
-        nw.col("trigger_value").alias("_h_trigger"),
-        nw.col("peak_value").alias("_h_peak"),
-        nw.col("limit_value").alias("_h_limit"),
-        nw.col("alert_type").alias("_h_type"),
-    )
-    rows = readings.lazy().join(carried.lazy(), on=list(PAIR), how="left")
+    repairs = repairs if repairs is not None else _no_repairs(open_alerts)
+    carried = _epoch_of(
+        open_alerts.select(
+            *PAIR,
+            nw.col("opened_at").alias("_h_opened"),
+            nw.col("last_abnormal_at").alias("_h_last_abnormal"),
+            nw.col("severity").alias("_h_severity"),
+            nw.col("trigger_value").alias("_h_trigger"),
+            nw.col("peak_value").alias("_h_peak"),
+            nw.col("limit_value").alias("_h_limit"),
+            nw.col("alert_type").alias("_h_type"),
+            nw.col("escalated_at").alias("_h_escalated"),
+        ),
+        "_h_last_abnormal",
+        repairs,
+    ).rename({"_epoch": "_h_epoch"})
+    rows = _epoch_of(readings, "timestamp", repairs).join(carried, on=list(PAIR), how="left")
+    # A carried alert continues only in the epoch it was open in: a repair ended it.
+    same_epoch = (nw.col("_h_epoch") == nw.col("_epoch")).fill_null(False)
+    rows = rows.with_columns(
+        *(
+            nw.when(same_epoch).then(nw.col(c)).alias(c)
+            for c in (
+                "_h_opened",
+                "_h_last_abnormal",
+                "_h_severity",
+                "_h_trigger",
+                "_h_peak",
+                "_h_limit",
+                "_h_type",
+                "_h_escalated",
+            )
+        )
+    ).lazy()
     abnormal = nw.col("level") >= 1
     normal = nw.col("level") == 0
     quiet = normal
     for k in range(1, quiet_after):
-        quiet = quiet & (nw.col("level").shift(k).over(*PAIR, **over) == 0).fill_null(False)
-    rows = rows.with_columns(
-        abnormal.alias("_abn"),
-        quiet.alias("_quiet"),
+        quiet = quiet & (nw.col("level").shift(k).over(*within, **over) == 0).fill_null(False)
+    # Readings of the look-back serve only as memory (the quiet rule looks back on them):
+    # what happened then is in the carried alerts, and the day's episodes begin in the day.
+    rows = (
+        rows.with_columns(abnormal.alias("_abn"), quiet.alias("_quiet")).filter(
+            nw.col("timestamp") >= start
+        )
     ).with_columns(
         nw.max_horizontal(
-            nw.when(nw.col("_abn")).then(nw.col("timestamp")).cum_max().over(*PAIR, **over),
-            nw.col("_h_last_abnormal"),
+            _running_latest(nw.col("_abn"), within), nw.col("_h_last_abnormal")
         ).alias("_last_abn"),
-        nw.when(nw.col("_quiet"))
-        .then(nw.col("timestamp"))
-        .cum_max()
-        .over(*PAIR, **over)
-        .alias("_last_quiet"),
+        _running_latest(nw.col("_quiet"), within).alias("_last_quiet"),
     )
     in_episode = ~nw.col("_last_abn").is_null() & (
         nw.col("_last_quiet").is_null() | (nw.col("_last_abn") > nw.col("_last_quiet"))
     )
     rows = rows.with_columns(in_episode.alias("_in"))
-    before = nw.col("_in").shift(1).over(*PAIR, **over).fill_null(~nw.col("_h_opened").is_null())
+    before = nw.col("_in").shift(1).over(*within, **over).fill_null(~nw.col("_h_opened").is_null())
     rows = rows.with_columns((nw.col("_abn") & ~before).alias("_start")).with_columns(
-        nw.col("_start").cast(nw.Int32).cum_sum().over(*PAIR, **over).alias("_episode")
+        nw.col("_start").cast(nw.Int32).cum_sum().over(*within, **over).alias("_episode")
     )
     # Episode 0 exists only for a carried alert; others begin at their first abnormal reading.
     rows = rows.filter((nw.col("_episode") > 0) | ~nw.col("_h_opened").is_null())
     rows = rows.with_columns(
         # A carried alert's last abnormal reading may lie before the look-back.
         nw.max_horizontal(
-            nw.when(nw.col("_abn")).then(nw.col("timestamp")).max().over(*PAIR, "_episode"),
+            nw.when(nw.col("_abn")).then(nw.col("timestamp")).max().over(*within, "_episode"),
             nw.when(nw.col("_episode") == 0).then(nw.col("_h_last_abnormal")),
         ).alias("_ep_last_abn"),
-        nw.col("level").max().over(*PAIR, "_episode").alias("_ep_level"),
+        nw.col("level").max().over(*within, "_episode").alias("_ep_level"),
     )
     carried_ep = nw.col("_episode") == 0
-    episodes = rows.group_by(*PAIR, "_episode").agg(
+    episodes = rows.group_by(*within, "_episode").agg(
         nw.when(nw.col("_start")).then(nw.col("timestamp")).min().alias("_opened"),
         nw.col("_h_opened").max(),
         nw.col("_h_severity").max(),
@@ -257,6 +284,24 @@ def alert_episodes(
         nw.when(nw.col("_abn")).then(nw.col("value")).min().alias("_min"),
         nw.col("timestamp").max().alias("_seen_to"),
         carried_ep.max().alias("_carried"),
+    )
+    # An episode still open when the next repair of its unit came (within the day) ends then.
+    ended_by_repair = _repair_ending(repairs, end)
+    episodes = (
+        episodes.join(ended_by_repair.lazy(), on=["compressor_id", "_epoch"], how="left")
+        .with_columns(
+            nw.when(
+                ~nw.col("_repaired_at").is_null()
+                & (
+                    nw.col("resolved_at").is_null()
+                    | (nw.col("resolved_at") > nw.col("_repaired_at"))
+                )
+            )
+            .then(nw.col("_repaired_at"))
+            .otherwise(nw.col("resolved_at"))
+            .alias("resolved_at")
+        )
+        .drop("_repaired_at")
     )
     worst = nw.max_horizontal(nw.col("_level"), rank(nw.col("_h_severity")))
     escalate = {sev: timedelta(minutes=m) for sev, m in rules.escalate_after_minutes.items()}
@@ -295,7 +340,94 @@ def alert_episodes(
             .alias("escalated_at"),
         )
     )
-    return done(_finish(alerts, units, rules))
+    columns = [*PAIR, *_LIFE_CYCLE]
+    closed = _closed_by_repair(carried, episodes, ended_by_repair)
+    return done(_finish(nw.concat([alerts.select(columns), closed.select(columns)]), units, rules))
+
+
+_LIFE_CYCLE = (
+    "alert_type",
+    "severity",
+    "opened_at",
+    "escalated_at",
+    "resolved_at",
+    "last_abnormal_at",
+    "trigger_value",
+    "peak_value",
+    "limit_value",
+)
+
+
+def _closed_by_repair(carried: Frame, episodes: Frame, ended_by_repair: Frame) -> Frame:
+    """Carried alerts that no evaluation continued (the unit was silent, or came back from a
+    repair normal) but that a repair ended: resolved at the repair."""
+    continued = episodes.filter(nw.col("_carried")).select(*PAIR)
+    return (
+        carried.lazy()
+        .join(continued, on=list(PAIR), how="anti")
+        .join(
+            ended_by_repair.lazy().rename({"_epoch": "_h_epoch"}),
+            on=["compressor_id", "_h_epoch"],
+            how="inner",
+        )
+        .select(
+            *PAIR,
+            nw.col("_h_type").alias("alert_type"),
+            nw.col("_h_severity").alias("severity"),
+            nw.col("_h_opened").alias("opened_at"),
+            nw.col("_h_escalated").alias("escalated_at"),
+            nw.col("_repaired_at").alias("resolved_at"),
+            nw.col("_h_last_abnormal").alias("last_abnormal_at"),
+            nw.col("_h_trigger").alias("trigger_value"),
+            nw.col("_h_peak").alias("peak_value"),
+            nw.col("_h_limit").alias("limit_value"),
+        )
+    )
+
+
+_NEVER = datetime(1970, 1, 1, tzinfo=UTC)  # before any reading: "not yet" in a running max
+
+
+def _running_latest(condition: nw.Expr, within: tuple[str, ...]) -> nw.Expr:
+    """The latest timestamp so far at which ``condition`` held, carried forward over the rows
+    where it does not (null until it first holds)."""
+    moment = nw.when(condition).then(nw.col("timestamp")).otherwise(nw.lit(_NEVER))
+    latest = moment.cum_max().over(*within, order_by="timestamp")
+    return nw.when(latest > nw.lit(_NEVER)).then(latest)
+
+
+def _no_repairs(like: Frame) -> Frame:
+    """An empty repairs frame on ``like``'s backend."""
+    return like.select("compressor_id", nw.col("opened_at").alias("repaired_at")).head(0)
+
+
+def _epoch_of(frame: Frame, moment: str, repairs: Frame) -> Frame:
+    """``frame`` with ``_epoch``: how many repairs of its unit were done by ``moment``."""
+    keys = [*PAIR, moment]
+    if isinstance(frame, nw.LazyFrame):
+        repairs = repairs.lazy()
+    done_by = (
+        frame.select(*keys)
+        .unique()
+        .join(repairs.select("compressor_id", "repaired_at"), on="compressor_id", how="inner")
+        .filter(nw.col("repaired_at") <= nw.col(moment))
+        .group_by(*keys)
+        .agg(nw.len().cast(nw.Int32).alias("_epoch"))
+    )
+    return frame.join(done_by, on=keys, how="left").with_columns(
+        nw.col("_epoch").fill_null(0).cast(nw.Int32)
+    )
+
+
+def _repair_ending(repairs: Frame, until: datetime) -> Frame:
+    """Per unit and epoch: the repair (done before ``until``) that ended the epoch."""
+    return repairs.filter(nw.col("repaired_at") < until).select(
+        "compressor_id",
+        (nw.col("repaired_at").rank("ordinal").over("compressor_id") - 1)
+        .cast(nw.Int32)
+        .alias("_epoch"),
+        nw.col("repaired_at").alias("_repaired_at"),
+    )
 
 
 def _finish(alerts: Frame, units: Frame, rules: AlertRules) -> Frame:

@@ -88,6 +88,27 @@ def trend_per_day(
     return means.select("compressor_id", "hour", *slopes)
 
 
+def _after_repairs(trends: Frame, repairs: Frame, window: timedelta) -> Frame:
+    """``trends`` with every trend of a unit nulled while its window reaches back before its
+    repair."""
+    hour_end = nw.col("hour") + timedelta(hours=1)
+    if isinstance(trends, nw.LazyFrame):
+        repairs = repairs.lazy()
+    fresh = (
+        trends.select("compressor_id", "hour")
+        .join(repairs.select("compressor_id", "repaired_at"), on="compressor_id", how="inner")
+        .filter((nw.col("repaired_at") <= hour_end) & (nw.col("repaired_at") > hour_end - window))
+        .select("compressor_id", "hour", nw.lit(True).alias("_fresh"))
+        .unique()
+    )
+    slopes = [c for c in trends.columns if c.endswith("_trend_per_day")]
+    return (
+        trends.join(fresh, on=["compressor_id", "hour"], how="left")
+        .with_columns(nw.when(nw.col("_fresh").is_null()).then(nw.col(c)).alias(c) for c in slopes)
+        .drop("_fresh")
+    )
+
+
 def hourly_aggregates(
     stats: Frame,
     previous: Frame,
@@ -97,6 +118,7 @@ def hourly_aggregates(
     trend_window: timedelta = timedelta(hours=72),
     trend_min_hours: int = 48,
     trend_sensors: tuple[str, ...] = SENSORS,
+    repairs: Frame | None = None,
 ) -> Frame:
     """Gold hourly rows for ``day``.
 
@@ -104,6 +126,8 @@ def hourly_aggregates(
     the days before (oldest first, each unit's hours in time order), which the rolling
     windows, the rate of change and the trends look back on.
     ``units``: compressor_id, model, station_id, region. ``limits``: from ``unit_limits``.
+    ``repairs`` (compressor_id, repaired_at): a unit's trends wait for a whole window of
+    hours after its repair (they would fit the failing unit's decline otherwise).
     """
     start, _ = day_bounds(day)
     history = previous.filter(nw.col("hour") >= start - trend_window).select(stats.columns)
@@ -121,6 +145,8 @@ def hourly_aggregates(
         weights="reading_count",
     ).filter(today)
     trends = trend_per_day(hours, start, trend_window, trend_min_hours, trend_sensors)
+    if repairs is not None:
+        trends = _after_repairs(trends.filter(today), repairs, trend_window)
     over: dict[str, Any] = {"order_by": "hour"}
     gap = nw.col("_hour_s") - nw.col("_hour_s").shift(1).over("compressor_id", **over)
     prev_temp = nw.col("discharge_temp_f_mean").shift(1).over("compressor_id", **over)

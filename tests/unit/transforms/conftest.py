@@ -16,7 +16,7 @@ import pytest
 
 from altaviz.core.frames import Frame, local
 
-MakeFrame = Callable[[dict[str, list[Any]]], Frame]
+MakeFrame = Callable[..., Frame]
 
 
 def _spark_or_skip() -> Any:
@@ -35,8 +35,8 @@ def backend(request: pytest.FixtureRequest) -> str:
 def frame(backend: str) -> MakeFrame:
     """Hand-made rows as a frame of the backend: eager on Polars, lazy on Spark."""
 
-    def make(data: dict[str, list[Any]]) -> Frame:
-        native = pl.DataFrame(data)
+    def make(data: dict[str, list[Any]], schema: dict[str, Any] | None = None) -> Frame:
+        native = pl.DataFrame(data, schema=schema)
         if backend == "polars":
             return nw.from_native(native)
         spark = _spark_or_skip()

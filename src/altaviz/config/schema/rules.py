@@ -112,6 +112,7 @@ class AlertRules(_Strict):
     aggregation_window_minutes: Annotated[int, Field(gt=0)]
     max_alerts_per_compressor_per_window: Annotated[int, Field(gt=0)]
     auto_resolve_consecutive_normal: Annotated[int, Field(gt=0)]
+    offline_after_minutes: Annotated[float, Field(gt=0)]
 
 
 class BelowLimits(_Strict):

@@ -1,0 +1,1 @@
+"""Notifications about cases: routes, escalation, digests, maintenance windows, channels."""
