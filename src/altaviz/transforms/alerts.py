@@ -20,11 +20,11 @@ from altaviz.config.schema import AlertRules, TrendRules
 from altaviz.core.days import day_bounds
 from altaviz.core.frames import Frame, done, same_kind
 from altaviz.core.sensors import SENSORS
+from altaviz.transforms.alert_rows import TREND, alert_rows
 from altaviz.transforms.limits import SEVERITY_RANK, crossed, level, rank, severity
 from altaviz.transforms.windows import trailing_mean
 
 PAIR = ("compressor_id", "sensor")
-TREND = "trend"  # alert_type of alerts raised by a steady decline rather than a limit
 RULE_TYPES = ("threshold", "deviation", TREND)
 """Alert types the gold rules raise (limit kinds and trends)."""
 MODEL_TYPES = ("anomaly", "drift", "rul")
@@ -121,24 +121,6 @@ def evaluate_trends(hourly: Frame, trends: TrendRules, watch: Frame | None = Non
     if watch is not None:
         pairs = nw.concat(same_kind([pairs, watch.select(*PAIR)]))
     return done(judged.join(pairs.unique(), on=list(PAIR), how="inner"))
-
-
-def _compact_utc(moment: nw.Expr) -> nw.Expr:
-    """``YYYYMMDDTHHMMZ`` of a UTC timestamp, built from its parts: every backend's own
-    formatting differs on the literal ``T`` and ``Z``."""
-
-    def two(part: nw.Expr) -> nw.Expr:
-        return part.cast(nw.String).str.zfill(2)
-
-    return nw.concat_str(
-        moment.dt.year().cast(nw.String),
-        two(moment.dt.month()),
-        two(moment.dt.day()),
-        nw.lit("T"),
-        two(moment.dt.hour()),
-        two(moment.dt.minute()),
-        nw.lit("Z"),
-    )
 
 
 def _level(sensor: str, margin: float) -> nw.Expr:
@@ -342,7 +324,9 @@ def alert_episodes(
     )
     columns = [*PAIR, *_LIFE_CYCLE]
     closed = _closed_by_repair(carried, episodes, ended_by_repair)
-    return done(_finish(nw.concat([alerts.select(columns), closed.select(columns)]), units, rules))
+    return done(
+        alert_rows(nw.concat([alerts.select(columns), closed.select(columns)]), units, rules)
+    )
 
 
 _LIFE_CYCLE = (
@@ -427,121 +411,4 @@ def _repair_ending(repairs: Frame, until: datetime) -> Frame:
         .cast(nw.Int32)
         .alias("_epoch"),
         nw.col("repaired_at").alias("_repaired_at"),
-    )
-
-
-def _finish(alerts: Frame, units: Frame, rules: AlertRules) -> Frame:
-    """IDs, state, aggregation cap, notification flag and message; the history's columns."""
-    window = timedelta(minutes=rules.aggregation_window_minutes)
-    stamped = alerts.with_columns(
-        nw.concat_str(
-            nw.col("compressor_id"),
-            nw.lit("/"),
-            nw.col("sensor"),
-            nw.when(nw.col("alert_type") == TREND).then(nw.lit("~trend")).otherwise(nw.lit("")),
-            nw.lit("/"),
-            _compact_utc(nw.col("opened_at")),
-        ).alias("alert_id")
-    )
-    # Aggregation: how many alerts of the same unit opened in the window up to this one.
-    pairs = stamped.select("compressor_id", "alert_id", "opened_at").join(
-        stamped.select(
-            "compressor_id", nw.col("alert_id").alias("_other"), nw.col("opened_at").alias("_o_at")
-        ),
-        on="compressor_id",
-    )
-    burst = (
-        pairs.filter(
-            (nw.col("_o_at") <= nw.col("opened_at"))
-            & (nw.col("_o_at") > nw.col("opened_at") - window)
-            & ((nw.col("_o_at") < nw.col("opened_at")) | (nw.col("_other") <= nw.col("alert_id")))
-        )
-        .group_by("alert_id")
-        .agg(nw.len().alias("_rank"))
-    )
-    cap = rules.max_alerts_per_compressor_per_window
-    state = (
-        nw.when(nw.col("_rank") > cap)
-        .then(nw.lit("suppressed"))
-        .when(nw.col("resolved_at").is_null())
-        .then(nw.lit("open"))
-        .otherwise(nw.lit("resolved"))
-    )
-    crossing = nw.concat_str(
-        nw.col("sensor"),
-        nw.lit(" "),
-        nw.col("severity"),
-        nw.lit(": 1-hour mean "),
-        nw.col("trigger_value").round(2).cast(nw.String),
-        nw.lit(" crossed "),
-        nw.col("alert_type"),
-        nw.lit(" limit "),
-        nw.col("limit_value").round(2).cast(nw.String),
-    )
-    falling = nw.concat_str(
-        nw.col("sensor"),
-        nw.lit(" "),
-        nw.col("severity"),
-        nw.lit(": falling "),
-        (nw.col("trigger_value") * -100).round(2).cast(nw.String),
-        nw.lit(" %/day, beyond the trend limit of "),
-        (nw.col("limit_value") * -100).round(2).cast(nw.String),
-        nw.lit(" %/day"),
-    )
-    value = nw.col("trigger_value").round(3).cast(nw.String)
-    limit = nw.col("limit_value").round(3).cast(nw.String)
-    anomaly = nw.concat_str(
-        nw.lit("anomaly "),
-        nw.col("severity"),
-        nw.lit(": calibrated score "),
-        value,
-        nw.lit(" held at or above "),
-        limit,
-    )
-    hours = nw.col("trigger_value").round(1).cast(nw.String)
-    drift = nw.concat_str(
-        nw.lit("temperature drift "),
-        nw.col("severity"),
-        nw.lit(": discharge temperature reaches its limit in "),
-        hours,
-        nw.lit(" h"),
-    )
-    rul = nw.concat_str(
-        nw.lit("remaining useful life "),
-        nw.col("severity"),
-        nw.lit(": "),
-        hours,
-        nw.lit(" h (alert below "),
-        nw.col("limit_value").round(0).cast(nw.String),
-        nw.lit(" h)"),
-    )
-    kind = nw.col("alert_type")
-    message = (
-        nw.when(kind == TREND)
-        .then(falling)
-        .when(kind == "anomaly")
-        .then(anomaly)
-        .when(kind == "drift")
-        .then(drift)
-        .when(kind == "rul")
-        .then(rul)
-        .otherwise(crossing)
-    )
-    return (
-        stamped.lazy()
-        .join(burst.lazy(), on="alert_id", how="left")
-        .join(
-            units.lazy().select("compressor_id", "station_id", "region"),
-            on="compressor_id",
-            how="left",
-        )
-        .with_columns(
-            state.alias("state"),
-            nw.col("severity")
-            .replace_strict(dict(rules.notify), default=False, return_dtype=nw.Boolean)
-            .alias("notify"),
-            message.alias("message"),
-            nw.col("opened_at").dt.date().alias("date"),
-        )
-        .sort("opened_at", "compressor_id", "sensor")
     )

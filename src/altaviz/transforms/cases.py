@@ -36,6 +36,19 @@ CLOSE_REASONS: Final = (
     "other",
 )
 STATES: Final = ("open", "acknowledged", "snoozed", "resolved", "closed")
+HUMAN_COLUMNS: Final = (
+    "acknowledged_at",
+    "acknowledged_by",
+    "assignee",
+    "snoozed_until",
+    "closed_at",
+    "closed_by",
+    "closed_reason",
+    "confirmed_failure_mode",
+    "notes",
+    "last_action_at",
+)
+"""A case's columns that people's actions make (see :func:`human_view`)."""
 _OPEN_ENDED = datetime(9999, 1, 1, tzinfo=UTC)  # the end of an alert still open
 
 EVENT_SCHEMA: Final = {
@@ -168,19 +181,7 @@ def build_cases(
     ``last_seen``: per unit, its newest reading (a unit silent for ``offline_after_minutes``
     is offline since then).
     """
-    grouped = case_of(
-        alerts.select(
-            "compressor_id",
-            "alert_id",
-            "alert_type",
-            "sensor",
-            "severity",
-            "state",
-            "opened_at",
-            "resolved_at",
-        ),
-        events,
-    )
+    grouped = case_of(alerts, events)
     is_open = pl.col("state") == "open"
     rank = pl.col("severity").replace_strict({"warning": 1, "critical": 2}, default=0)
     cases = (
@@ -223,45 +224,46 @@ def build_cases(
     )
     alerts_open = pl.col("alerts_open") > 0
     worst = pl.coalesce(pl.col("_open_rank"), pl.col("_rank"))
-    return cases.select(
-        "case_id",
-        "compressor_id",
-        "station_id",
-        "basin",
-        case_state(
-            alerts_open,
-            ~pl.col("closed_at").is_null(),
-            pl.col("snoozed_until"),
-            ~pl.col("acknowledged_at").is_null(),
-            now,
-        ).alias("state"),
-        worst.replace_strict({1: "warning", 2: "critical"}, default="warning").alias("severity"),
-        "opened_at",
-        "last_alert_at",
-        pl.when(~alerts_open).then(pl.col("_last_resolved")).alias("resolved_at"),
-        pl.when(alerts_open)
-        .then(pl.lit(None, dtype=pl.String))
-        .when(pl.col("_by_repair").fill_null(False))
-        .then(pl.lit("repaired"))
-        .otherwise(pl.lit("recovered"))
-        .alias("resolution"),
-        "alerts_open",
-        "alert_count",
-        pl.col("_ids").list.sort().list.join(",").alias("alert_ids"),
-        "alert_types",
-        "sensors",
-        pl.when(alerts_open).then(pl.col("suspected_failure_mode")).alias("suspected_failure_mode"),
-        pl.when(alerts_open).then(pl.col("time_to_failure_hours")).alias("time_to_failure_hours"),
-        pl.when(alerts_open).then(pl.col("evidence")).alias("evidence"),
-        pl.when(alerts_open).then(silent_since).alias("offline_since"),
-        "acknowledged_at",
-        "acknowledged_by",
-        "assignee",
-        "snoozed_until",
-        "closed_at",
-        "closed_by",
-        "closed_reason",
-        "confirmed_failure_mode",
-        pl.col("notes").fill_null(0),
-        "last_action_at",
-    ).sort("opened_at", "case_id")
+    return (
+        cases.select(
+            "case_id",
+            "compressor_id",
+            "station_id",
+            "basin",
+            case_state(
+                alerts_open,
+                ~pl.col("closed_at").is_null(),
+                pl.col("snoozed_until"),
+                ~pl.col("acknowledged_at").is_null(),
+                now,
+            ).alias("state"),
+            worst.replace_strict({1: "warning", 2: "critical"}, default="warning").alias(
+                "severity"
+            ),
+            "opened_at",
+            "last_alert_at",
+            pl.when(~alerts_open).then(pl.col("_last_resolved")).alias("resolved_at"),
+            pl.when(alerts_open)
+            .then(pl.lit(None, dtype=pl.String))
+            .when(pl.col("_by_repair").fill_null(False))
+            .then(pl.lit("repaired"))
+            .otherwise(pl.lit("recovered"))
+            .alias("resolution"),
+            "alerts_open",
+            "alert_count",
+            pl.col("_ids").list.sort().list.join(",").alias("alert_ids"),
+            "alert_types",
+            "sensors",
+            pl.when(alerts_open)
+            .then(pl.col("suspected_failure_mode"))
+            .alias("suspected_failure_mode"),
+            pl.when(alerts_open)
+            .then(pl.col("time_to_failure_hours"))
+            .alias("time_to_failure_hours"),
+            pl.when(alerts_open).then(pl.col("evidence")).alias("evidence"),
+            pl.when(alerts_open).then(silent_since).alias("offline_since"),
+            *HUMAN_COLUMNS,
+        )
+        .with_columns(pl.col("notes").fill_null(0))
+        .sort("opened_at", "case_id")
+    )

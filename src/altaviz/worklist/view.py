@@ -14,20 +14,8 @@ from altaviz.core.errors import NotFoundError
 from altaviz.core.frames import local
 from altaviz.engines import Engine
 from altaviz.lake import catalog as lake
-from altaviz.transforms.cases import case_state, human_view
+from altaviz.transforms.cases import HUMAN_COLUMNS, case_state, human_view
 
-HUMAN = (
-    "acknowledged_at",
-    "acknowledged_by",
-    "assignee",
-    "snoozed_until",
-    "closed_at",
-    "closed_by",
-    "closed_reason",
-    "confirmed_failure_mode",
-    "notes",
-    "last_action_at",
-)
 ON_THE_LIST = ("open", "acknowledged", "snoozed")
 
 
@@ -49,7 +37,7 @@ def current_cases(engine: Engine, now: datetime | None = None) -> pl.DataFrame:
     if not cases.height:
         return cases
     people = human_view(events)
-    merged = cases.drop(*HUMAN).join(people, on="case_id", how="left")
+    merged = cases.drop(*HUMAN_COLUMNS).join(people, on="case_id", how="left")
     state = case_state(
         pl.col("alerts_open") > 0,
         pl.col("closed_at").is_not_null(),
