@@ -63,7 +63,9 @@ def test_a_run_exports_every_gold_and_ml_table(exported):
     with connect(url) as conn:
         for spec in CONTENT:
             rows = conn.execute(f"SELECT count(*) FROM {spec.name}").fetchone()[0]
-            assert rows == read_table(lake, spec.name).height > 0, spec.name
+            assert rows == read_table(lake, spec.name).height, spec.name
+            # Every table holds rows after a run, but people's actions on cases: none yet.
+            assert rows > 0 or spec.name == "case_events", spec.name
         runs = conn.execute("SELECT run_id, status FROM pipeline_runs").fetchall()
         assert (summary.run_id, "success") in runs
         latest = conn.execute("SELECT count(*) FROM latest_readings").fetchone()[0]
