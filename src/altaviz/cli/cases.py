@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import os
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 
 from altaviz.cli.errors import Group
 from altaviz.cli.options import LakehouseOption, open_lakehouse, parse_start
@@ -50,8 +51,8 @@ def cases_list(
         print(json.dumps(cases.head(limit).to_dicts(), indent=2, default=str))
         return
     table = Table(
-        "case",
-        "unit",
+        Column("case", no_wrap=True),  # the ID people type in the next command
+        Column("unit", no_wrap=True),
         "station",
         "state",
         "severity",
@@ -71,12 +72,12 @@ def cases_list(
             c["station_id"] or "-",
             c["state"],
             f"[{color}]{c['severity']}[/]",
-            f"{c['opened_at']:%Y-%m-%d %H:%M}",
+            f"{c['opened_at']:%m-%d %H:%M}",
             str(c["alerts_open"]),
             c["suspected_failure_mode"] or "-",
             num(c["time_to_failure_hours"], ".0f"),
             c["assignee"] or "-",
-            "-" if c["offline_since"] is None else f"{c['offline_since']:%Y-%m-%d %H:%M}",
+            "-" if c["offline_since"] is None else f"{c['offline_since']:%m-%d %H:%M}",
         )
     out.print(table)
 
@@ -134,7 +135,7 @@ def _print_case(detail: dict) -> None:
         out.print(f"[dim]evidence: {c['evidence']}[/]", highlight=False)
 
 
-def _act(lakehouse, case_id: str, action: str, by: str | None, **details) -> None:  # type: ignore[no-untyped-def]
+def _act(lakehouse: Path | None, case_id: str, action: str, by: str | None, **details: Any) -> None:
     from altaviz.worklist import Actor, Role, triage
 
     actor = Actor(by or os.environ.get("USER") or "unknown", Role.ENGINEER)
