@@ -48,7 +48,8 @@ def records() -> nw.DataFrame:
     return nw.from_native(frame)
 
 
-def land(engine, gate, txn_version: int = 1):
+def land(engine, gate, txn_version: int = 1, letters_written: bool = False):
+    """Land the batch; ``letters_written``: its dead letters are already in the table."""
     txns = [Txn("test-batch", txn_version)]
     return land_batch(
         engine,
@@ -64,7 +65,7 @@ def land(engine, gate, txn_version: int = 1):
             letters, [*lake.RAW_TELEMETRY], "raw_record"
         ).with_columns(nw.lit(None).cast(nw.Int32).alias("source_partition")),
         bronze_txns=txns,
-        dead_txns=txns,
+        dead_txns=[] if letters_written else txns,
     )
 
 
@@ -92,20 +93,7 @@ def test_both_commits_record_the_batch_so_a_replay_is_recognised(engine, gate):
 
 
 def test_a_batch_with_its_dead_letters_already_written_adds_only_bronze(engine, gate):
-    landed = land_batch(
-        engine,
-        records(),
-        gate,
-        NOW,
-        meta=[
-            nw.lit(NOW).alias("ingested_at"),
-            nw.lit("test").alias("batch_id"),
-            nw.lit(date(2026, 3, 2)).alias("ingestion_date"),
-        ],
-        raw_record=lambda letters: letters,
-        bronze_txns=[Txn("test-batch", 1)],
-        dead_txns=[],
-    )
+    landed = land(engine, gate, letters_written=True)
     assert (landed.accepted, landed.rejected) == (1, 3)
     assert engine.version(lake.DEAD_LETTER) is None  # not written
     assert read(engine, lake.SENSOR_READINGS).height == 1
