@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,6 +19,10 @@ from altaviz.config import load_config
 from altaviz.core.errors import InputError
 
 group = Group(help="The worklist: one case per sick unit; acknowledge, assign, snooze, close.")
+ListedState = StrEnum(  # type: ignore[misc]
+    "ListedState",
+    {s: s for s in ("worklist", "all", "open", "acknowledged", "snoozed", "resolved", "closed")},
+)
 CaseArgument = Annotated[str, typer.Argument(metavar="CASE", help="Case ID, e.g. CASE-COMP-0003-…")]
 ByOption = Annotated[str | None, typer.Option("--by", help="Who acts \\[default: $USER].")]
 
@@ -26,9 +31,9 @@ ByOption = Annotated[str | None, typer.Option("--by", help="Who acts \\[default:
 def cases_list(
     lakehouse: LakehouseOption = None,
     state: Annotated[
-        str,
+        ListedState,
         typer.Option(help="worklist (open, acknowledged, snoozed), a state, or all."),
-    ] = "worklist",
+    ] = ListedState.worklist,
     severity: Annotated[str | None, typer.Option(help="warning or critical.")] = None,
     basin: Annotated[str | None, typer.Option(help="Basin, e.g. 'Permian Basin'.")] = None,
     station: Annotated[str | None, typer.Option(help="Station ID, e.g. PERM-001.")] = None,
@@ -40,7 +45,7 @@ def cases_list(
     from altaviz.worklist.view import CaseFilter, list_cases
 
     where = CaseFilter(
-        state=None if state == "all" else state,
+        state=None if state is ListedState.all else state.value,
         severity=severity,
         basin=basin,
         station_id=station,
@@ -50,34 +55,36 @@ def cases_list(
     if as_json:
         print(json.dumps(cases.head(limit).to_dicts(), indent=2, default=str))
         return
+    if not cases.height:
+        out.print(f"no cases ({state.value}); `altaviz pipeline` makes them from alerts")
+        return
+    shown = cases.head(limit)
+    # Who owns it and whether the unit is silent only when some case says so: the list
+    # must stay readable on an 80-column terminal.
+    extra = [c for c in ("assignee", "offline_since") if shown[c].is_not_null().any()]
     table = Table(
         Column("case", no_wrap=True),  # the ID people type in the next command
-        Column("unit", no_wrap=True),
-        "station",
         "state",
         "severity",
         "opened",
-        "alerts open",
         "suspected mode",
-        "hours to failure",
-        "assignee",
-        "offline since",
-        title=f"Cases ({cases.height:,}; {state})",
+        "h to fail",
+        *(c.replace("_", " ") for c in extra),
+        title=f"Cases ({cases.height:,}; {state.value})",
     )
-    for c in cases.head(limit).iter_rows(named=True):
+    for c in shown.iter_rows(named=True):
         color = "red" if c["severity"] == "critical" else "yellow"
         table.add_row(
             c["case_id"],
-            c["compressor_id"],
-            c["station_id"] or "-",
             c["state"],
             f"[{color}]{c['severity']}[/]",
             f"{c['opened_at']:%m-%d %H:%M}",
-            str(c["alerts_open"]),
             c["suspected_failure_mode"] or "-",
             num(c["time_to_failure_hours"], ".0f"),
-            c["assignee"] or "-",
-            "-" if c["offline_since"] is None else f"{c['offline_since']:%m-%d %H:%M}",
+            *(
+                "-" if c[x] is None else (f"{c[x]:%m-%d %H:%M}" if x == "offline_since" else c[x])
+                for x in extra
+            ),
         )
     out.print(table)
 
