@@ -239,7 +239,7 @@ def _trends(
     repaired = recent.select("compressor_id").unique()
     parts = [
         robust_trends(
-            hourly.join(repaired, on="compressor_id", how="anti").sort("compressor_id", "hour"),
+            hourly.join(repaired, on="compressor_id", how="anti"),
             series,
             at,
             window,
@@ -248,7 +248,7 @@ def _trends(
         )
     ]
     if repaired.shape[0]:
-        theirs = hourly.join(repaired, on="compressor_id", how="semi").sort("compressor_id", "hour")
+        theirs = hourly.join(repaired, on="compressor_id", how="semi")
         for moment in at:
             since = since_last_repair(theirs, recent, moment + timedelta(hours=1), "hour")
             parts.append(robust_trends(since, series, [moment], window, rules.min_hours, lags=lags))
