@@ -3,7 +3,7 @@
 UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 PY ?= python3
 
-.PHONY: run test lint bench bench-engines bench-stream env env-full clean postgres
+.PHONY: run test lint bench bench-engines bench-stream bench-web env env-full clean postgres chromium
 
 $(UV):
 	$(PY) -m pip install --quiet --user uv || $(PY) -m pip install --quiet uv
@@ -28,8 +28,9 @@ run: env
 ## The whole test suite, plus lint and the rooms' layering contract (pyproject.toml). The tests start (and stop) their own PostgreSQL server;
 ## its binaries come from Debian's postgresql package, installed here if missing. The Spark
 ## engine's parity tests run on a local Spark with real Delta Lake; the streaming tests on a
-## real Kafka broker the tests start (and stop) themselves.
-test: env-full postgres
+## real Kafka broker the tests start (and stop) themselves; the web app's in a headless
+## Chromium from Debian's chromium package (installed here if missing), driven by Playwright.
+test: env-full postgres chromium
 	$(UV) run --frozen --no-sync ruff check src tests benchmarks
 	$(UV) run --frozen --no-sync lint-imports --no-cache
 	$(UV) run --frozen --no-sync pytest
@@ -37,6 +38,11 @@ test: env-full postgres
 postgres:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql)
+
+# Playwright drives Debian's Chromium: its own browser download needs a host we cannot reach.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core)
 
 lint: env
 	$(UV) run --frozen --no-sync ruff check src tests benchmarks
@@ -52,6 +58,9 @@ bench: env
 bench-engines: env-full
 	$(UV) run --frozen --no-sync python benchmarks/engines.py
 	$(UV) run --frozen --no-sync python benchmarks/api_latency.py
+
+bench-web: env-full chromium
+	$(UV) run --frozen --no-sync python benchmarks/web.py
 
 bench-stream: env-full
 	$(UV) run --frozen --no-sync python benchmarks/stream.py

@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     altaviz_api_keys: SecretStr | None = None
     """Comma-separated API keys accepted in the X-API-Key header: ``name:role:key`` (role
     viewer, engineer or admin) or a bare key (an engineer)."""
+    altaviz_session_secret: SecretStr | None = None
+    """Signs the web app's session cookies; default: derived from the API keys (changing a
+    key then signs everyone out). Set it when keys rotate often."""
     altaviz_cors_origins: list[str] = []
     """Origins allowed to call the API from a browser (JSON list)."""
 

@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from altaviz import __version__
 from altaviz.agent.diagnostics import diagnostics_data
 from altaviz.api.deps import Served, key_check
-from altaviz.api.routers import alerts, cases, diagnosis, fleet, predictions, service
+from altaviz.api.routers import alerts, cases, diagnosis, emissions, fleet, predictions, service
 from altaviz.api.snapshot import LakehouseSource, PostgresSource, SnapshotStore
 from altaviz.config import AppConfig
 from altaviz.engines import Engine
@@ -71,7 +71,13 @@ def create_app(
     guarded = [Depends(key_check(tuple(keys)))]
     fleet.add_routes(app, guarded)  # first: the hot routes are matched before any other
     app.include_router(service.router)
-    for router in (alerts.router, predictions.router, diagnosis.router, cases.router):
+    for router in (
+        alerts.router,
+        predictions.router,
+        diagnosis.router,
+        cases.router,
+        emissions.router,
+    ):
         app.include_router(router, dependencies=guarded)
     return app
 

@@ -22,14 +22,16 @@ def serve_command(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8001,
 ) -> None:
-    """The HTTP API (OpenAPI at /docs): fleet, compressors, alerts, predictions, diagnose.
-    Every route but /health needs a key from ALTAVIZ_API_KEYS in the X-API-Key header."""
+    """The web app (at /) and the HTTP API (OpenAPI at /docs), in one process on one port.
+    People sign in to the web app with a key from ALTAVIZ_API_KEYS (name:role:key); every
+    API route but /health needs such a key in the X-API-Key header."""
     import uvicorn
 
     from altaviz.api.app import create_app
+    from altaviz.web import add_web
 
     settings = get_settings()
     if not settings.api_keys():
         fail("set ALTAVIZ_API_KEYS (comma-separated keys) before serving the API")
-    api = create_app(open_lakehouse(lakehouse), load_config(), settings)
-    uvicorn.run(api, host=host, port=port, log_level="warning")
+    app = add_web(create_app(open_lakehouse(lakehouse), load_config(), settings))
+    uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -3,16 +3,55 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Literal
 
 import narwhals as nw
+import polars as pl
 
+from altaviz.config import AppConfig
 from altaviz.core.errors import NotFoundError
-from altaviz.core.frames import first_row, height, rows
+from altaviz.core.frames import first_row, height, local, rows
 from altaviz.engines import Engine
 from altaviz.lake import catalog as lake
+from altaviz.ml.emissions import emissions_summary
 
 SEVERITY_ORDER = ("critical", "warning", "pass", "info")
+EmissionsLevel = Literal["basin", "station", "unit"]
+EMISSION_COLUMNS = (
+    "compressor_id",
+    "station_id",
+    "basin",
+    "hour",
+    "date",
+    "ch4_lb",
+    "co2_combustion_lb",
+    "co2e_t",
+    "packing_over_limit",
+    "packing_check_due",
+)
+
+
+def emissions_totals(
+    engine: Engine, config: AppConfig, level: EmissionsLevel, since: date | None, until: date | None
+) -> tuple[pl.DataFrame, tuple[date, date] | None]:
+    """Totals per basin, station or unit over the dates given (both included), largest CO2e
+    first, with each one's share of the Subpart W reporting threshold; and the dates the
+    estimates cover. Empty when there are none."""
+    if not engine.exists(lake.EMISSIONS_ESTIMATES):
+        return pl.DataFrame(), None
+    bounds = [nw.col("date") >= since] if since else []
+    bounds += [nw.col("date") <= until] if until else []
+    where = nw.all_horizontal(*bounds, ignore_nulls=False) if bounds else None
+    rows = local(engine.read(lake.EMISSIONS_ESTIMATES, where).select(*EMISSION_COLUMNS))
+    if not rows.shape[0]:
+        return pl.DataFrame(), None
+    totals = nw.to_native(emissions_summary(rows, level, config.models.emissions))
+    threshold = config.models.emissions.reporting_threshold_t_co2e
+    span = (rows["date"].min(), rows["date"].max())
+    totals = totals.with_columns(
+        (pl.col("annualised_co2e_t") / threshold).alias("share_of_threshold")
+    ).sort("co2e_t", descending=True)
+    return totals, span
 
 
 def open_alerts(engine: Engine) -> int:
