@@ -36,20 +36,21 @@ def emissions_command(
 ) -> None:
     """Methane and CO2e totals (EPA Subpart W), annualised, with OOOOb packing flags and the
     25,000 t CO2e/yr facility reporting threshold."""
-    from altaviz.ml.emissions import emissions_summary
-    from altaviz.pipeline.reports import emissions_rows
+    from altaviz.pipeline.reports import emissions_totals
 
     if by not in ("unit", "station", "basin"):
         fail(f"--by {by!r}: choose unit, station or basin")
     first, last = parse_date(since, "--since"), parse_date(until, "--until")
-    rows = emissions_rows(open_lakehouse(lakehouse), first, last)
-    totals = emissions_summary(rows, by, load_config().models.emissions)  # type: ignore[arg-type]
-    totals = totals.sort("co2e_t", descending=True)
+    if first and last and first > last:
+        fail(f"--since {first} is after --until {last}")
+    engine = open_lakehouse(lakehouse)
+    totals, span = emissions_totals(engine, load_config(), by, first, last)  # type: ignore[arg-type]
+    if span is None:
+        fail("no emissions estimates for those dates (run `altaviz pipeline` first)")
     if as_json:
         print(json.dumps(totals.rows(named=True), indent=2, default=str))
         return
     key = totals.columns[0]
-    span = f"{rows.get_column('date').min()} to {rows.get_column('date').max()}"
     table = Table(
         key,
         "units",
@@ -58,7 +59,7 @@ def emissions_command(
         "CO2e t/yr",
         "packing over limit",
         "check due",
-        title=f"Emissions by {by}, {span} ({totals.get_column('hours').max():,} h)",
+        title=f"Emissions by {by}, {span[0]} to {span[1]} ({totals['hours'].max():,} h)",
     )
     for r in totals.head(top).rows(named=True):
         flag = " [red]reportable[/]" if r.get("over_reporting_threshold") else ""

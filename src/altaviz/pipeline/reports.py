@@ -92,18 +92,6 @@ def quality_report_rows(
     return when, found
 
 
-def emissions_rows(engine: Engine, since: date | None, until: date | None) -> Any:
-    """The hourly emissions estimates from ``since`` to ``until`` (both included, either
-    open), as an eager frame; a clear error when there are none."""
-    bounds = [nw.col("date") >= since] if since is not None else []
-    bounds += [nw.col("date") <= until] if until is not None else []
-    where = nw.all_horizontal(*bounds, ignore_nulls=False) if bounds else None
-    found = engine.read(lake.EMISSIONS_ESTIMATES, where).collect("polars")
-    if not found.shape[0]:
-        raise NotFoundError("no emissions estimates for those dates (run `altaviz pipeline` first)")
-    return found
-
-
 def gold_dates(engine: Engine, since: date | None = None) -> list[date]:
     """The dates gold holds, from ``since`` on."""
     found = engine.partition_values(lake.HOURLY_AGGREGATES)
