@@ -12,6 +12,8 @@ per page, p50 and p95 of:
 - visible: from navigation to the page's content shown (for the unit page, its charts drawn);
 
 and p50/p95 of the unit page's 30-day chart data (the JSON it fetches), for as many units.
+With ``--screenshots DIR`` it then saves the fleet, worklist, worst unit and emissions pages
+there (the README's pictures: `--screenshots docs/screenshots` on the default fleet).
 """
 
 from __future__ import annotations
@@ -74,6 +76,7 @@ def main() -> None:
     parser.add_argument("--compressors", type=int, default=4700)
     parser.add_argument("--days", type=int, default=10)
     parser.add_argument("--samples", type=int, default=20, help="loads per page")
+    parser.add_argument("--screenshots", type=Path, help="save the main pages' pictures here")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="altaviz-web-bench-") as tmp:
@@ -100,13 +103,13 @@ def main() -> None:
                         break
                 except httpx.HTTPError:
                     time.sleep(0.2)
-            run(base, args.samples)
+            run(base, args.samples, args.screenshots)
         finally:
             server.terminate()
             server.wait(timeout=10)
 
 
-def run(base: str, samples: int) -> None:
+def run(base: str, samples: int, screenshots: Path | None) -> None:
     api = httpx.Client(base_url=base, headers={"X-API-Key": KEY}, timeout=60)
     cases = api.get("/cases", params={"limit": samples}).json()["cases"]
     if not cases:
@@ -144,7 +147,24 @@ def run(base: str, samples: int) -> None:
             f"{'unit chart data, 30 days':32} {p(fetches, 0.5):9.1f}ms {p(fetches, 0.95):6.1f}ms"
             f"   (fetch to parsed JSON, {len(fetches)} units)"
         )
+        if screenshots:
+            save_screenshots(page, base, units[0], screenshots.resolve())
         browser.close()
+
+
+def save_screenshots(page: Page, base: str, unit: str, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, path, ready, full in (
+        ("fleet", "/", "#basins", True),
+        ("worklist", "/ui/worklist", "#cases", False),
+        ("unit", f"/ui/units/{unit}", "#charts[data-ready='true'] .chart", True),
+        ("emissions", "/ui/emissions?by=station", "#emissions", False),
+    ):
+        page.goto(base + path)
+        page.wait_for_selector(ready)
+        page.wait_for_load_state("networkidle")
+        page.screenshot(path=str(folder / f"{name}.png"), full_page=full)
+        print(f"saved {folder / name}.png")
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ import yaml
 
 from altaviz.config import load_config, packaged_config_dir
 from altaviz.core.sensors import SENSORS
+from altaviz.engines import open_engine
 from altaviz.fleet import SimulationRequest, simulate
 from altaviz.lake import catalog as lake
 from altaviz.settings import Settings
@@ -32,6 +33,7 @@ from altaviz.stream.producer import produce_fleet
 from altaviz.stream.registry import Registry, SchemaError
 from altaviz.stream.service import StreamRequest, run_stream, stream_connection
 from altaviz.stream.topics import publish_schema
+from altaviz.web.reports import stream_positions
 from tests.conftest import START, read_table, read_telemetry, run_lake
 from tests.lake_parity import differences
 
@@ -99,6 +101,11 @@ def test_stream_lands_every_reading_once_and_builds_the_batch_gold(kafka_broker,
     assert summary["rejected"] == 0 and read_table(tmp_path / "stream", "dead_letter").height == 0
     # The same readings, duplicates and late arrivals included; none twice.
     assert readings(bronze).equals(readings(sent))
+    # The pipeline page's lag: bronze holds every partition up to the topic's end.
+    engine = open_engine("polars", tmp_path / "stream", load_config(), settings)
+    lag = stream_positions(engine, load_config(), settings)
+    assert lag is not None and lag["error"] is None and lag["total_lag"] == 0
+    assert sum(p.recorded or 0 for p in lag["partitions"]) == sent.height
     # Each unit's readings came through one partition, one of its basin's share.
     units = pl.read_parquet(fleet / "compressor_metadata.parquet").select("compressor_id", "basin")
     routes = bronze.select("compressor_id", "source").unique().join(units, on="compressor_id")

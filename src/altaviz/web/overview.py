@@ -160,7 +160,7 @@ def headline(conditions: pl.DataFrame, newest_hour: datetime | None) -> dict[str
     }
 
 
-def worst_units(conditions: pl.DataFrame, limit: int = 15) -> list[dict[str, Any]]:
+def worst_units(conditions: pl.DataFrame, limit: int = 25) -> list[dict[str, Any]]:
     """The units to look at first: critical before warning, at risk, soonest to fail."""
     sick = conditions.filter((pl.col("rank") > 0) | pl.col("at_risk"))
     return (

@@ -76,7 +76,7 @@ def templates() -> Jinja2Templates:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters |= {"number": _number, "moment": _moment, "hours": _hours, "evidence": _evidence}
+    env.filters |= {"number": _number, "moment": _moment, "hours": _hours, "evidence": _evidence, "ago": _ago}
     env.globals["version"] = __version__
     return Jinja2Templates(env=env)
 
@@ -147,6 +147,19 @@ def _evidence(text: str | None) -> str:
         for name, value in (found.get("models") or {}).items()
     ]
     return "; ".join(parts) or NONE
+
+
+def _ago(minutes: float) -> str:
+    """How long ago, in the unit people would say it.
+
+    >>> _ago(12.4), _ago(150), _ago(4000)
+    ('12 min ago', '2.5 h ago', '2.8 d ago')
+    """
+    if minutes < 90:
+        return f"{max(minutes, 0):.0f} min ago"
+    if minutes < 48 * 60:
+        return f"{minutes / 60:.1f} h ago"
+    return f"{minutes / 1440:.1f} d ago"
 
 
 def _hours(value: float | None) -> str:
