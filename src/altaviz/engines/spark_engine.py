@@ -18,7 +18,7 @@ from typing import Any
 
 import narwhals as nw
 
-from altaviz.engines.base import Frame, Partitions, Txn, WriteResult
+from altaviz.engines.base import Frame, Partitions, Txn, WriteResult, landing_format
 from altaviz.engines.delta_log import DeltaLogMetadata, sql_in
 from altaviz.lake.catalog import TableSpec
 from altaviz.lake.location import LakeLocation
@@ -99,10 +99,24 @@ class SparkEngine(DeltaLogMetadata):
         from pyspark.sql import functions as F
         from pyspark.sql import types as T
 
-        raw = self.spark.read.parquet(path)
-        original = list(raw.columns)
+        kind = landing_format(path)
+        if kind == "csv":  # the header's columns, each as text: typed below, value by value
+            header = self.spark.read.text(path).first()
+            names = [n.strip() for n in (header[0] if header else "").split(",")]
+            text = T.StructType([T.StructField(n, T.StringType()) for n in names])
+            raw = self.spark.read.schema(text).option("header", True).csv(path)
+        elif kind == "json":  # the telemetry's columns as text (JSON numbers keep their text)
+            text = T.StructType([T.StructField(n, T.StringType()) for n in columns])
+            raw = self.spark.read.schema(text).json(path)
+        else:
+            raw = self.spark.read.parquet(path)
+        original = [c for c in raw.columns if c != "_corrupt_record"]
         present = dict(raw.dtypes)
-        exprs = [F.col("_metadata.row_index").cast("long").alias("source_offset")]
+        # Parquet files number their rows; text files get an increasing ID instead.
+        offset = (
+            F.col("_metadata.row_index") if kind == "parquet" else F.monotonically_increasing_id()
+        )
+        exprs = [offset.cast("long").alias("source_offset")]
         errors = []
         for name, kind in columns.items():
             target = spark_type(kind)  # type: ignore[arg-type]

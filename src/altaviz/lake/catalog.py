@@ -69,6 +69,20 @@ COMPRESSOR_METADATA = TableSpec(
     description="The registered fleet: one row per compressor.",
 )
 
+COMPRESSOR_METADATA_HISTORY = TableSpec(
+    "compressor_metadata_history",
+    "bronze",
+    columns(
+        *COMPRESSOR_METADATA.schema.columns,
+        Column("valid_from", "timestamp", False),
+        ("valid_to", "timestamp"),
+        ("change", "string"),
+    ),
+    keys=("compressor_id", "valid_from"),
+    description="Every version of each unit's identity (model, station, ...): registered, then "
+    "each accepted fleet change, with the moments it held; never overwritten.",
+)
+
 STATIONS = TableSpec(
     "stations",
     "bronze",
@@ -452,6 +466,7 @@ TABLES: Final[dict[str, TableSpec]] = {
     for t in (
         SENSOR_READINGS,
         COMPRESSOR_METADATA,
+        COMPRESSOR_METADATA_HISTORY,
         STATIONS,
         MAINTENANCE_EVENTS,
         DEAD_LETTER,

@@ -34,6 +34,7 @@ class PipelineRequest:
     skip_ml: bool = False
     skip_db: bool = False
     engine: str = "polars"
+    accept_fleet_change: bool = False  # the source's fleet really changed (new units, moves)
 
 
 @dataclass
@@ -48,6 +49,7 @@ class RunContext:
     durations: dict[str, float] = field(default_factory=dict)
     rows: RowCounts = field(default_factory=RowCounts)
     notes: list[str] = field(default_factory=list)
+    refused_files: list[str] = field(default_factory=list)  # landing files that could not be read
     _repairs: Frame | None = None
 
     def repairs(self) -> Frame:

@@ -1,13 +1,25 @@
-"""Reference data: the fleet's metadata, stations and maintenance log."""
+"""Reference data: the fleet's metadata, stations and maintenance log.
+
+The lakehouse is registered to one fleet: metadata that would change a unit's identity (its
+model, install date, station, ...) or add units is refused as another fleet unless the run
+says it is a real change (``accept_fleet_change``); an accepted change is versioned in
+``compressor_metadata_history``, the old version closed, never overwritten.
+"""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
-from altaviz.core.frames import differing_rows, height
+import narwhals as nw
+import polars as pl
+
+from altaviz.core.errors import InputError
+from altaviz.core.frames import differing_rows, height, local
 from altaviz.engines import Engine
 from altaviz.lake import catalog as lake
 from altaviz.pipeline.context import PipelineError
+from altaviz.transforms.fleet_identity import describe, fingerprint, history_rows, identity_changes
 
 REFERENCE_FILES = (
     (lake.COMPRESSOR_METADATA, "compressor_metadata.parquet"),
@@ -16,9 +28,14 @@ REFERENCE_FILES = (
 )
 
 
-def load_reference(engine: Engine, source: Path) -> None:
+class FleetMismatch(InputError):
+    """The landing data's fleet is not the lakehouse's."""
+
+
+def load_reference(engine: Engine, source: Path, accept_fleet_change: bool = False) -> None:
     """Upsert the fleet's metadata, stations and maintenance log from a simulation folder;
-    unchanged rows write nothing. The fleet must be registered before telemetry is ingested."""
+    unchanged rows write nothing. The fleet must be registered before telemetry is ingested;
+    another fleet's metadata is refused (see the module's docstring)."""
     for spec, name in REFERENCE_FILES:
         path = source / name
         if not path.exists():
@@ -29,6 +46,55 @@ def load_reference(engine: Engine, source: Path) -> None:
             continue
         incoming = engine.read_file(str(path), spec)
         current = engine.read(spec)
+        if spec is lake.COMPRESSOR_METADATA:
+            _check_fleet(engine, source, incoming, accept_fleet_change)
         changed = differing_rows(incoming, current, spec.schema.names)
         if height(changed):
             engine.merge(spec, incoming.join(changed.select(*spec.keys), on=list(spec.keys)))
+
+
+def fleet_id(engine: Engine) -> str | None:
+    """The registered fleet's ID (a hash of its units' identities); None before the first run."""
+    if not engine.exists(lake.COMPRESSOR_METADATA):
+        return None
+    metadata = nw.to_native(local(engine.read(lake.COMPRESSOR_METADATA)))
+    return fingerprint(metadata) if metadata.height else None
+
+
+def _check_fleet(engine: Engine, source: Path, incoming: nw.DataFrame, accept: bool) -> None:
+    """Refuse another fleet; version an accepted change (and the first registration) in the
+    metadata's history."""
+    new = nw.to_native(local(incoming))
+    current = nw.to_native(local(engine.read(lake.COMPRESSOR_METADATA)))
+    history = nw.to_native(local(engine.read(lake.COMPRESSOR_METADATA_HISTORY)))
+    if current.height and not history.height:  # registered before versions were kept
+        _record(
+            engine,
+            current,
+            history,
+            current.select("compressor_id").with_columns(pl.lit("registered").alias("change")),
+        )
+        history = nw.to_native(local(engine.read(lake.COMPRESSOR_METADATA_HISTORY)))
+    if not current.height:
+        changes = new.select("compressor_id", pl.lit("registered").alias("change"))
+    else:
+        changes = identity_changes(new, current)
+        if changes.height and not accept:
+            raise FleetMismatch(
+                f"{engine.location.root} holds fleet {fingerprint(current)} "
+                f"({current.height:,} units); --source {source} is not that fleet: "
+                f"{describe(changes)}. If the fleet really changed (new units, a unit moved), "
+                "rerun with --accept-fleet-change"
+            )
+    if changes.height:
+        _record(engine, new, history, changes)
+
+
+def _record(
+    engine: Engine, metadata: pl.DataFrame, history: pl.DataFrame, changes: pl.DataFrame
+) -> None:
+    rows = history_rows(metadata, history, changes, datetime.now(UTC))
+    engine.merge(
+        lake.COMPRESSOR_METADATA_HISTORY,
+        engine.frame(lake.COMPRESSOR_METADATA_HISTORY, rows.to_dict(as_series=False)),
+    )

@@ -26,6 +26,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from altaviz.config import AppConfig, load_config
+from altaviz.core.errors import InputError
 from altaviz.core.results import AlertCounts, MlResult, RowCounts, RunStatus
 from altaviz.engines import Engine, open_engine
 from altaviz.lake import catalog as lake
@@ -62,6 +63,7 @@ class RunSummary(BaseModel):
     durations: dict[str, float]
     duration_s: float
     notes: list[str]
+    refused_files: list[str] = []  # landing files that could not be read (in the dead letter)
     warnings: list[str] = []  # what the run's monitoring could not deliver
 
 
@@ -81,17 +83,33 @@ def run_pipeline(
     """
     cfg = config or load_config()
     settings = settings or get_settings()
+    if request.source is not None:
+        check_source(Path(request.source))  # before anything is created or recorded
     if engine is None:
         engine = open_engine(request.engine, request.lakehouse, cfg, settings)
     run = RunContext(engine, cfg, request)
     monitor = monitor or PipelineMonitor(engine, cfg, settings)
     try:
         summary = _execute(run, settings, on_progress or (lambda _msg: None))
+    except InputError:
+        raise  # the input was refused before any table changed: not a run to record
     except BaseException as exc:
         monitor.finish(_record(run, None, error=describe(exc)))
         raise
     record = monitor.finish(_record(run, summary))
     return summary.model_copy(update={"warnings": record.warnings})
+
+
+def check_source(source: Path) -> None:
+    """A landing folder the pipeline can read, or one line that says what is wrong."""
+    if not source.exists():
+        raise InputError(f"--source {source}: no such folder (run `altaviz simulate` first)")
+    if not source.is_dir():
+        raise InputError(f"--source {source}: a file, not a landing folder")
+    if not (source / "telemetry").is_dir():
+        raise InputError(
+            f"--source {source}: no telemetry/ folder in it (run `altaviz simulate` first)"
+        )
 
 
 def _record(run: RunContext, summary: RunSummary | None, error: str | None = None) -> RunRecord:
@@ -124,13 +142,9 @@ def _execute(run: RunContext, settings: Settings, say: Callable[[str], None]) ->
     rejected = 0
     if run.request.source is not None:
         source = Path(run.request.source)
-        if not (source / "telemetry").is_dir():
-            raise PipelineError(
-                f"--source {source}: no telemetry/ folder (run `altaviz simulate` first)"
-            )
         with run.stage("reference"):
             say("reference data")
-            load_reference(run.engine, source)
+            load_reference(run.engine, source, run.request.accept_fleet_change)
         with run.stage("bronze"):
             say("bronze")
             rejected = ingest(run, source)
@@ -152,7 +166,13 @@ def _execute(run: RunContext, settings: Settings, say: Callable[[str], None]) ->
     ]
     return RunSummary(
         run_id=run.run_id,
-        status=RunStatus.QUALITY_FAILED if promoted.blocked else RunStatus.SUCCESS,
+        status=(
+            RunStatus.FILES_REFUSED
+            if run.refused_files
+            else RunStatus.QUALITY_FAILED
+            if promoted.blocked
+            else RunStatus.SUCCESS
+        ),
         engine=run.engine.name,
         rows=run.rows,
         rejected=rejected,
@@ -172,6 +192,7 @@ def _execute(run: RunContext, settings: Settings, say: Callable[[str], None]) ->
         durations=run.durations,
         duration_s=round(time.perf_counter() - began, 3),
         notes=run.notes,
+        refused_files=run.refused_files,
     )
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from altaviz.engines import Engine
 from altaviz.lake import catalog as lake
-from altaviz.stream import StreamError
+from altaviz.stream import StreamUnreachable
 from altaviz.stream.connection import Connection
 from altaviz.stream.consumer import txn_id
 
@@ -53,7 +53,7 @@ def stream_lag(engine: Engine, conn: Connection, partitions: int) -> list[Partit
             for p in range(partitions)
         }
     except KafkaException as exc:
-        raise StreamError(f"cannot reach {conn.describe}: {exc.args[0].str()}") from exc
+        raise StreamUnreachable(f"cannot reach {conn.describe}: {exc.args[0].str()}") from exc
     finally:
         consumer.close()
     return [PartitionLag(p, recorded.get(p), ends[p]) for p in range(partitions)]

@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from altaviz.stream import StreamError
+from altaviz.stream import StreamError, StreamUnreachable
 from altaviz.stream.connection import Connection
 from altaviz.stream.registry import Registry, SchemaError, schema_fingerprint
 
@@ -50,7 +50,7 @@ def topic_partitions(conn: Connection, admin: Any = None) -> dict[str, int]:
     try:
         metadata = admin.list_topics(timeout=TIMEOUT_S / 3)
     except KafkaException as exc:
-        raise StreamError(f"cannot reach {conn.describe}: {exc.args[0].str()}") from exc
+        raise StreamUnreachable(f"cannot reach {conn.describe}: {exc.args[0].str()}") from exc
     return {name: len(t.partitions) for name, t in metadata.topics.items() if t.error is None}
 
 

@@ -38,7 +38,9 @@ def rejection_reasons(
     """``records`` with a ``reason`` column: null for a valid record, else why it is rejected.
 
     ``records`` carries the raw telemetry columns and ``type_error`` (a reason found while
-    reading, or null). ``arrived_fallback`` stands in for a missing ``received_at``.
+    reading, or null). ``arrived_fallback`` is the moment of ingestion: no reading may be
+    stamped later than it (beyond the tolerance), and it stands in for a missing
+    ``received_at``.
     """
     # IDs are judged once each (a fleet has thousands, a day has millions of readings).
     registered = known_ids.select(nw.col("compressor_id"), nw.lit(True).alias("_registered"))
@@ -77,7 +79,8 @@ def rejection_reasons(
         .then(nw.lit(arrived_fallback))
         .otherwise(nw.col("received_at"))
     )
-    future = arrived + timedelta(minutes=rules.future_tolerance_minutes)
+    tolerance = timedelta(minutes=rules.future_tolerance_minutes)
+    future = arrived + tolerance
     checks: list[tuple[nw.Expr, nw.Expr]] = [
         (~nw.col("type_error").is_null(), nw.col("type_error")),
         (nw.col("compressor_id").is_null(), nw.lit("missing compressor_id")),
@@ -90,6 +93,13 @@ def rejection_reasons(
         (
             nw.col("timestamp") < nw.lit(rules.earliest_timestamp),
             nw.lit(f"timestamp before {rules.earliest_timestamp:%Y-%m-%d}"),
+        ),
+        (
+            nw.col("timestamp") > nw.lit(arrived_fallback + tolerance),
+            nw.lit(
+                f"timestamp in the future: more than {rules.future_tolerance_minutes:g} min "
+                "after it was ingested"
+            ),
         ),
         (
             nw.col("timestamp") > future,

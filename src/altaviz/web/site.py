@@ -76,7 +76,13 @@ def templates() -> Jinja2Templates:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters |= {"number": _number, "moment": _moment, "hours": _hours, "evidence": _evidence, "ago": _ago}
+    env.filters |= {
+        "number": _number,
+        "moment": _moment,
+        "hours": _hours,
+        "evidence": _evidence,
+        "ago": _ago,
+    }
     env.globals["version"] = __version__
     return Jinja2Templates(env=env)
 

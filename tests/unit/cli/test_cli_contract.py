@@ -13,7 +13,6 @@ from typer.testing import CliRunner
 
 from altaviz.cli import app
 from altaviz.cli.errors import EXIT_BUG
-from altaviz.core.errors import InputError
 
 runner = CliRunner()
 WIDE = {"COLUMNS": "300", "TERMINAL_WIDTH": "300"}
@@ -98,10 +97,14 @@ def test_debug_shows_the_bug_with_its_traceback(tmp_path, broken_transform):
 def test_every_user_facing_error_kind_has_one_base():
     from altaviz.agent.data import CompressorIdError, UnknownCompressor
     from altaviz.config import ConfigError
+    from altaviz.core.errors import ServiceError, StorageError
     from altaviz.engines import EngineError
     from altaviz.pipeline import PipelineError
-    from altaviz.stream import StreamError
+    from altaviz.stream import StreamError, StreamUnreachable
 
-    for kind in (CompressorIdError, UnknownCompressor, ConfigError, EngineError, PipelineError):
-        assert issubclass(kind, InputError) or kind.exit_code == 2
-    assert issubclass(StreamError, Exception) and StreamError.exit_code == 2
+    # Each kind's code has one meaning (README): 2 input, 3 service, 5 storage.
+    for kind in (CompressorIdError, UnknownCompressor, ConfigError, PipelineError, StreamError):
+        assert kind.exit_code == 2
+    assert issubclass(EngineError, ServiceError) and EngineError.exit_code == 3
+    assert issubclass(StreamUnreachable, StreamError) and StreamUnreachable.exit_code == 3
+    assert StorageError.exit_code == 5
