@@ -62,7 +62,9 @@ class Settings(BaseSettings):
     teams_webhook_url: SecretStr | None = None
 
     # ML
-    mlflow_tracking_uri: str = "sqlite:///mlruns/mlflow.db"
+    mlflow_tracking_uri: str | None = None
+    """The MLflow store; default: a SQLite store inside the lakehouse (``_models/``), so a
+    lakehouse's models travel with it and never serve another fleet."""
 
     # AI agent: unset means the deterministic offline diagnostician.
     diagnostics_model: str | None = None

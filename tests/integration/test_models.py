@@ -44,6 +44,37 @@ def test_registry_round_trip_champion_challenger_promote(tmp_path):
     }
 
 
+def test_models_belong_to_their_lakehouse_and_fleet(tmp_path, monkeypatch):
+    """Two fleets: each lakehouse keeps its models inside it, and a store shared on purpose
+    (MLFLOW_TRACKING_URI) still never serves one fleet's model to the other."""
+    from altaviz.config import load_config
+    from altaviz.engines import open_engine
+    from altaviz.fleet import SimulationRequest, simulate
+    from altaviz.ml.anomaly import AnomalyModel
+    from altaviz.pipeline.models import open_registry
+    from altaviz.settings import Settings
+    from tests.conftest import START
+
+    engines = {}
+    for name, seed in (("first", 1), ("other", 2)):
+        fleet = tmp_path / name
+        simulate(SimulationRequest(output=fleet, compressors=5, days=1, seed=seed, start=START))
+        run_lake(fleet, tmp_path / f"lake-{name}", skip_ml=True)
+        engines[name] = open_engine("polars", tmp_path / f"lake-{name}", load_config(), Settings())
+    monkeypatch.delenv("MLFLOW_TRACKING_URI")
+    own = {n: open_registry(e, Settings(_env_file=None)) for n, e in engines.items()}
+    assert own["first"].uri == f"sqlite:///{tmp_path / 'lake-first' / '_models' / 'mlflow.db'}"
+    X = np.random.default_rng(0).normal(1.0, 0.01, size=(300, 3))
+    model = AnomalyModel(n_estimators=10, random_state=1).fit(X, np.array(["m"] * 300))
+    own["first"].register_anomaly(model, "t", {}, {})
+    assert own["first"].champion() is not None and own["other"].champion() is None
+    shared = Settings(_env_file=None, mlflow_tracking_uri=f"sqlite:///{tmp_path}/shared.db")
+    first, other = (open_registry(engines[n], shared) for n in ("first", "other"))
+    first.register_anomaly(model, "t", {}, {})
+    assert first.model != other.model and other.champion() is None
+    assert first.versions()[0]["version"] == "1" and other.versions() == []
+
+
 @pytest.mark.parametrize("mode", TRENDING)
 def test_models_see_each_trending_failure_before_it_fails(planted_lake, mode):
     """Drift (for rising temperature) or RUL (for the rest) raise their own alert in time."""

@@ -46,31 +46,47 @@ def train_command(
 
     end = parse_date(until, "--until")
     cfg = load_config()
-    reg = model_registry()
+    engine = open_lakehouse(lakehouse)
+    reg = model_registry(engine)
     moment = None if end is None else datetime.combine(end, datetime.min.time(), UTC)
-    ref = train(open_lakehouse(lakehouse), cfg, reg, uuid.uuid4().hex[:12], moment, promote)
+    ref = train(engine, cfg, reg, uuid.uuid4().hex[:12], moment, promote)
     if as_json:
-        print(json.dumps(ref.__dict__, indent=2))
+        print(json.dumps({**ref.__dict__, "store": reg.uri}, indent=2))
     else:
-        out.print(f"registered {ref.name} version {ref.version} as [bold]{ref.alias}[/]")
+        out.print(
+            f"registered {ref.name} version {ref.version} as [bold]{ref.alias}[/], "
+            f"trained on this lakehouse's fleet (store {reg.uri})",
+            highlight=False,
+        )
+        if ref.note:
+            out.print(f"  [yellow]{ref.note}[/]", highlight=False)
 
 
 @app.command("models")
 def models_command(
+    lakehouse: LakehouseOption = None,
     promote: Annotated[
         str | None, typer.Option(help="Make this version the champion.", metavar="VERSION")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
-    """List the registered anomaly model versions and their aliases; promote one."""
-    reg = model_registry()
+    """List the lakehouse fleet's anomaly model versions and their aliases; promote one."""
+    reg = model_registry(open_lakehouse(lakehouse))
     if promote is not None:
         reg.promote(promote)
     versions = reg.versions()
     if as_json:
         print(json.dumps(versions, indent=2))
         return
-    table = Table("version", "aliases", "run", title=f"Registered models ({reg.uri})")
+    if not versions:
+        out.print(
+            f"no anomaly model for this lakehouse's fleet yet ({reg.model} in {reg.uri}): "
+            "`altaviz pipeline` trains one once the fleet has enough healthy hours, or run "
+            "`altaviz train`",
+            highlight=False,
+        )
+        return
+    table = Table("version", "aliases", "run", title=f"{reg.model} ({reg.uri})")
     for v in versions:
         table.add_row(v["version"], ", ".join(v["aliases"]) or "-", v["run_id"] or "-")
     out.print(table)
@@ -91,7 +107,7 @@ def predict_command(
     from altaviz.pipeline.ml import score_date
 
     engine = open_lakehouse(lakehouse)
-    scored = score_date(engine, load_config(), model_registry(), parse_date(day))
+    scored = score_date(engine, load_config(), model_registry(engine), parse_date(day))
     summary, last, at_risk, took, wanted = (
         scored.result,
         scored.latest,

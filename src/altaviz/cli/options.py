@@ -40,11 +40,11 @@ def open_lakehouse(lakehouse: Path | None) -> Engine:
     return open_engine("polars", lakehouse, load_config(), get_settings())
 
 
-def model_registry() -> Any:
-    """The MLflow model registry of ``MLFLOW_TRACKING_URI``."""
-    from altaviz.ml.registry import Registry
+def model_registry(engine: Engine) -> Any:
+    """The model registry of ``engine``'s lakehouse (its store, its fleet's model)."""
+    from altaviz.pipeline.models import open_registry
 
-    return Registry(get_settings().mlflow_tracking_uri)
+    return open_registry(engine, get_settings())
 
 
 def parse_date(value: str | None, option: str = "--date") -> date | None:

@@ -83,10 +83,10 @@ def print_run(s: RunSummary) -> None:
     if ml.skipped:
         table.add_row("models", f"skipped ({ml.pending_dates} date(s) waiting)")
     elif ml.dates:
-        version = ml.model_version or "none yet"
+        model = f"{ml.model_name} v{ml.model_version}" if ml.model_version else "none yet"
         table.add_row(
             "models: predictions / units at risk",
-            f"{ml.predictions:,} / {ml.units_at_risk:,} (anomaly model v{version})",
+            f"{ml.predictions:,} / {ml.units_at_risk:,} (anomaly model: {model})",
         )
         table.add_row(
             "model alerts opened / resolved",

@@ -55,6 +55,7 @@ class MlResult(BaseModel):
     pending_dates: int = 0
     dates: list[date] = []
     model_version: str | None = None
+    model_name: str | None = None  # the registered anomaly model (named after its fleet)
     trained_version: str | None = None
     predictions: int = 0
     anomalous_predictions: int = 0

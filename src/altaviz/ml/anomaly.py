@@ -150,6 +150,24 @@ def train_anomaly_model(features: nw.DataFrame[Any], rules: AnomalyRules) -> Ano
     return AnomalyModel(rules.n_estimators, rules.max_samples, rules.random_state).fit(X, groups)
 
 
+def confidence_note(model: AnomalyModel, rules: AnomalyRules) -> str | None:
+    """What to say about a model learned from fewer healthy hours than a confident one needs.
+
+    >>> from altaviz.config import load_config
+    >>> model = AnomalyModel(); model.n_training_rows_ = 235
+    >>> confidence_note(model, load_config().models.anomaly)[:61]
+    'anomaly model learned from 235 healthy hours of this fleet (2'
+    """
+    rows = model.n_training_rows_
+    if rows >= rules.confident_training_hours:
+        return None
+    return (
+        f"anomaly model learned from {rows:,} healthy hours of this fleet "
+        f"({rules.confident_training_hours:,} recommended): its scores are less certain until "
+        "it is retrained on more history"
+    )
+
+
 def top_sensors(model: AnomalyModel, X: np.ndarray, groups: np.ndarray, k: int) -> list[str]:
     """Per row, the ``k`` sensors whose features lie furthest from their compressor model's
     healthy centre (comma-separated, most deviant first). Meant for the few anomalous rows."""

@@ -1,9 +1,11 @@
 """MLflow: an experiment per model, runs with parameters and metrics, and the model registry
 with champion/challenger aliases for the trained anomaly model.
 
-The tracking URI comes from ``MLFLOW_TRACKING_URI`` (default: a SQLite store under
-``./mlruns``, artifacts beside it). Scoring loads the version the ``champion`` alias points
-at; training registers a new version as ``challenger`` (or champion when there is none), so
+Models belong to a fleet: the store lives with the lakehouse (``MLFLOW_TRACKING_URI``
+overrides it), and the anomaly model is registered under its fleet's name
+(``altaviz-anomaly-<fleet id>``), so a store shared by several lakehouses never serves one
+fleet's model to another. Scoring loads the version the ``champion`` alias points at;
+training registers a new version as ``challenger`` (or champion when there is none), so
 training never disturbs scoring until a version is promoted.
 
 >>> registry = Registry("sqlite:////tmp/altaviz-doctest-mlruns/mlflow.db")  # doctest: +SKIP
@@ -12,6 +14,8 @@ training never disturbs scoring until a version is promoted.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import os
 from dataclasses import dataclass
@@ -43,15 +47,22 @@ class ModelRef:
     version: str
     alias: str
     run_id: str
+    note: str | None = None  # e.g. a model learned from few hours says so
 
 
 class Registry:
-    """The MLflow tracking store and model registry at ``tracking_uri``."""
+    """The MLflow tracking store and model registry at ``tracking_uri``; ``fleet`` (the
+    lakehouse's fleet ID) names the anomaly model, ``lakehouse`` is recorded with it."""
 
-    def __init__(self, tracking_uri: str) -> None:
+    def __init__(
+        self, tracking_uri: str, fleet: str | None = None, lakehouse: str | None = None
+    ) -> None:
         from mlflow import MlflowClient
 
         self.uri = tracking_uri
+        self.model = f"{ANOMALY_MODEL}-{fleet}" if fleet else ANOMALY_MODEL
+        self.fleet = fleet
+        self.lakehouse = lakehouse
         logging.getLogger("mlflow").setLevel(logging.ERROR)  # its notices are not ours to print
         self._artifacts = _local_artifact_root(tracking_uri)
         self._use()
@@ -115,35 +126,44 @@ class Registry:
             with mlflow.start_run(experiment_id=experiment, run_name=run_name) as run:
                 mlflow.log_params(params)
                 mlflow.log_metrics({k: float(v) for k, v in metrics.items() if v == v})
-                info = mlflow.sklearn.log_model(
-                    model,
-                    name="model",
-                    registered_model_name=ANOMALY_MODEL,
-                    serialization_format="cloudpickle",  # the model class is altaviz's own
-                    pip_requirements=_requirements(),  # inferring them takes seconds
-                )
+                mlflow.set_tags(self._origin())
+                with contextlib.redirect_stderr(io.StringIO()):  # MLflow prints its own notices
+                    info = mlflow.sklearn.log_model(
+                        model,
+                        name="model",
+                        registered_model_name=self.model,
+                        serialization_format="cloudpickle",  # the model class is altaviz's own
+                        pip_requirements=_requirements(),  # inferring them takes seconds
+                    )
             version = str(info.registered_model_version)
+            for key, value in self._origin().items():
+                self._client.set_model_version_tag(self.model, version, key, value)
             alias = CHAMPION if promote or self._alias_version(CHAMPION) is None else CHALLENGER
-            self._client.set_registered_model_alias(ANOMALY_MODEL, alias, version)
+            self._client.set_registered_model_alias(self.model, alias, version)
         except RegistryError:
             raise
         except Exception as exc:
             raise RegistryError(f"MLflow at {self.uri}: {_first_line(exc)}") from exc
-        log.info("registered %s version %s as %s", ANOMALY_MODEL, version, alias)
-        return ModelRef(ANOMALY_MODEL, version, alias, run.info.run_id)
+        log.info("registered %s version %s as %s", self.model, version, alias)
+        return ModelRef(self.model, version, alias, run.info.run_id)
+
+    def _origin(self) -> dict[str, str]:
+        """Where a model comes from: the fleet and lakehouse it was trained on."""
+        found = {"fleet_id": self.fleet, "lakehouse": self.lakehouse}
+        return {k: v for k, v in found.items() if v}
 
     def promote(self, version: str) -> ModelRef:
         """Point ``champion`` at ``version`` (scoring uses it from the next run); a promoted
         challenger stops being the challenger."""
         try:
-            found = self._client.get_model_version(ANOMALY_MODEL, version)
-            self._client.set_registered_model_alias(ANOMALY_MODEL, CHAMPION, version)
+            found = self._client.get_model_version(self.model, version)
+            self._client.set_registered_model_alias(self.model, CHAMPION, version)
             challenger = self._alias_version(CHALLENGER)
             if challenger is not None and str(challenger.version) == str(version):
-                self._client.delete_registered_model_alias(ANOMALY_MODEL, CHALLENGER)
+                self._client.delete_registered_model_alias(self.model, CHALLENGER)
         except Exception as exc:
-            raise RegistryError(f"{ANOMALY_MODEL} version {version}: {_first_line(exc)}") from exc
-        return ModelRef(ANOMALY_MODEL, version, CHAMPION, found.run_id or "")
+            raise RegistryError(f"{self.model} version {version}: {_first_line(exc)}") from exc
+        return ModelRef(self.model, version, CHAMPION, found.run_id or "")
 
     def champion(self) -> tuple[Any, ModelRef] | None:
         """The champion anomaly model and its reference, or None when none is registered."""
@@ -154,21 +174,20 @@ class Registry:
             return None
         self._use()
         try:
-            model = mlflow.sklearn.load_model(f"models:/{ANOMALY_MODEL}@{CHAMPION}")
+            model = mlflow.sklearn.load_model(f"models:/{self.model}@{CHAMPION}")
         except Exception as exc:
             raise RegistryError(
-                f"{ANOMALY_MODEL}@{CHAMPION} (version {version}) cannot be loaded: "
-                f"{_first_line(exc)}"
+                f"{self.model}@{CHAMPION} (version {version}) cannot be loaded: {_first_line(exc)}"
             ) from exc
-        return model, ModelRef(ANOMALY_MODEL, str(version.version), CHAMPION, version.run_id or "")
+        return model, ModelRef(self.model, str(version.version), CHAMPION, version.run_id or "")
 
     def versions(self) -> list[dict[str, Any]]:
         """Every registered version of the anomaly model with its aliases, newest first."""
         from mlflow.exceptions import MlflowException
 
         try:
-            found = self._client.search_model_versions(f"name = '{ANOMALY_MODEL}'")
-            aliases = self._client.get_registered_model(ANOMALY_MODEL).aliases
+            found = self._client.search_model_versions(f"name = '{self.model}'")
+            aliases = self._client.get_registered_model(self.model).aliases
         except MlflowException:
             return []  # nothing registered yet
         except Exception as exc:
@@ -187,7 +206,7 @@ class Registry:
         from mlflow.exceptions import MlflowException
 
         try:
-            return self._client.get_model_version_by_alias(ANOMALY_MODEL, alias)
+            return self._client.get_model_version_by_alias(self.model, alias)
         except MlflowException:
             return None  # no such model or alias yet
         except Exception as exc:

@@ -118,12 +118,16 @@ def run_ml(
     champion = registry.champion()
     if champion is None:
         try:
-            summary.trained_version = train(engine, cfg, registry, run_id).version
+            trained = train(engine, cfg, registry, run_id)
+            summary.trained_version = trained.version
+            if trained.note:
+                summary.notes.append(f"{trained.name} v{trained.version}: {trained.note}")
             champion = registry.champion()
         except MlError as exc:
             summary.notes.append(f"anomaly model not trained yet: {exc}")
     if champion is not None:
         summary.model_version = champion[1].version
+        summary.model_name = champion[1].name
     say("models")
     latest: nw.DataFrame[Any] | None = None
     for day in summary.dates:

@@ -54,9 +54,12 @@ def load_reference(engine: Engine, source: Path, accept_fleet_change: bool = Fal
 
 
 def fleet_id(engine: Engine) -> str | None:
-    """The registered fleet's ID (a hash of its units' identities); None before the first run."""
-    if not engine.exists(lake.COMPRESSOR_METADATA):
-        return None
+    """The lakehouse's fleet ID: the hash of its units' identities as first registered (an
+    accepted change later keeps the ID); None before the first run."""
+    history = nw.to_native(local(engine.read(lake.COMPRESSOR_METADATA_HISTORY)))
+    registered = history.filter(pl.col("change") == "registered")
+    if registered.height:
+        return fingerprint(registered.select(lake.COMPRESSOR_METADATA.schema.names))
     metadata = nw.to_native(local(engine.read(lake.COMPRESSOR_METADATA)))
     return fingerprint(metadata) if metadata.height else None
 
@@ -81,7 +84,7 @@ def _check_fleet(engine: Engine, source: Path, incoming: nw.DataFrame, accept: b
         changes = identity_changes(new, current)
         if changes.height and not accept:
             raise FleetMismatch(
-                f"{engine.location.root} holds fleet {fingerprint(current)} "
+                f"{engine.location.root} holds fleet {fleet_id(engine)} "
                 f"({current.height:,} units); --source {source} is not that fleet: "
                 f"{describe(changes)}. If the fleet really changed (new units, a unit moved), "
                 "rerun with --accept-fleet-change"

@@ -215,14 +215,15 @@ def ml_stage(
         return MlResult()
     # Imported here: scikit-learn and MLflow take seconds to load, and most runs of a
     # data engineer's day need neither.
-    from altaviz.ml.registry import Registry, RegistryError
+    from altaviz.ml.registry import RegistryError
     from altaviz.pipeline.ml import run_ml
+    from altaviz.pipeline.models import open_registry
     from altaviz.pipeline.training import MlError
 
     with run.stage("ml"):
         say("models")
         try:
-            registry = Registry(settings.mlflow_tracking_uri)
+            registry = open_registry(run.engine, settings)
             result = run_ml(run.engine, run.config, registry, sorted(days), run.run_id, say)
         except (RegistryError, MlError) as exc:
             raise PipelineError(f"ML stage: {exc}") from exc

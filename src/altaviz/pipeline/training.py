@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -75,9 +76,11 @@ def train(
         "healthy_share": model.n_training_rows_ / max(features.shape[0], 1),
         "compressor_models": float(len(model.scaler_.stats_)),
     }
+    note = anomaly_model.confidence_note(model, rules)
+    params["confidence"] = "reduced" if note else "full"
     ref = registry.register_anomaly(model, f"train-{run_id}", params, metrics, promote)
     record_metrics(engine, run_id, "anomaly_training", metrics)
-    return ref
+    return dataclasses.replace(ref, note=note)
 
 
 def record_metrics(engine: Engine, run_id: str, model: str, metrics: dict[str, float]) -> None:

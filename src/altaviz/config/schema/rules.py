@@ -228,6 +228,7 @@ class FeatureRules(_Strict):
 class AnomalyRules(_Strict):
     training_days: PositiveInt
     min_training_hours: PositiveInt
+    confident_training_hours: PositiveInt
     healthy_max_robust_z: PositiveFloat
     n_estimators: PositiveInt
     max_samples: PositiveInt
