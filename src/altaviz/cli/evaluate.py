@@ -37,7 +37,7 @@ def evaluate_command(
     import narwhals as nw
 
     from altaviz.lake.catalog import ALERT_HISTORY, HOURLY_AGGREGATES, ML_PREDICTIONS
-    from altaviz.ml.evaluate import Truth, evaluate, evaluate_worklist, write_report
+    from altaviz.ml.evaluate import Truth, after_window, evaluate, evaluate_worklist, write_report
     from altaviz.worklist.view import current_cases
 
     truth = Truth.read(source or get_settings().altaviz_data_dir / "fleet")
@@ -65,11 +65,15 @@ def evaluate_command(
         f"{w['stale_units']} of {w['repaired_units']} repaired units"
     )
     o = result["overall"]
-    out.print(
-        f"failures caught before failing: [bold]{o['caught']} of {o['failures']}[/] "
-        f"({pct(o['caught_share'])}), median lead {o['median_lead_h']} h "
-        f"(p10 {o['p10_lead_h']} h)"
-    )
+    if o["failures"]:
+        out.print(
+            f"failures caught before failing: [bold]{o['caught']} of {o['failures']}[/] "
+            f"({pct(o['caught_share'])}), median lead {num(o['median_lead_h'], '.1f')} h "
+            f"(p10 {num(o['p10_lead_h'], '.1f')} h)"
+        )
+    note = after_window(result)
+    if note:
+        out.print(f"[yellow]{note}[/]", highlight=False)
     out.print(
         f"healthy units flagged: [bold]{o['healthy_units_flagged']} of {o['healthy_units']}[/] "
         f"({pct(o['healthy_units_flagged_share'])}); alert precision {pct(o['precision'])}"
@@ -83,16 +87,18 @@ def evaluate_command(
             num(r["median_lead_h"], ".1f"),
             num(r["p10_lead_h"], ".1f"),
         )
-    out.print(table)
+    if result["per_mode"]:
+        out.print(table)
     d = result["drift"]
     out.print(
         f"drift model: {d['found_by_drift_model']} of {d['cooling_and_fouling_failures']} "
         f"cooling/fouling failures ({pct(d['found_share'])}); time-to-warning median abs "
         f"error {d['time_to_warning_median_abs_error_h']} h"
     )
-    out.print(
-        f"RUL: median abs error {result['rul']['median_abs_error_h']} h "
-        f"({result['rul']['median_abs_error_last_48h']} h in the last 48 h)"
-    )
+    if result["rul"]["median_abs_error_h"] is not None:
+        out.print(
+            f"RUL: median abs error {num(result['rul']['median_abs_error_h'], '.1f')} h "
+            f"({num(result['rul']['median_abs_error_last_48h'], '.1f')} h in the last 48 h)"
+        )
     if report is not None:
         out.print(f"report: {result['report']}")

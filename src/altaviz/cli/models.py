@@ -97,13 +97,17 @@ def predict_command(
     lakehouse: LakehouseOption = None,
     day: Annotated[
         str | None,
-        typer.Option("--date", help="Gold date to score (YYYY-MM-DD) \\[default: the latest]."),
+        typer.Option(
+            "--date", help="Gold date to score (YYYY-MM-DD) \\[default: the last complete day]."
+        ),
     ] = None,
     top: Annotated[int, typer.Option(help="Units at risk to list.")] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
-    """Score the fleet with all four models for a gold date and list the units at risk
-    (the predictions are written to the lakehouse, as the pipeline writes them)."""
+    """Score the fleet with all four models for a gold date and list the units at risk.
+
+    Writes what it scores to the lakehouse, as the pipeline does: the date's predictions,
+    model alerts and emissions estimates (a rerun on the same data changes nothing)."""
     from altaviz.pipeline.ml import score_date
 
     engine = open_lakehouse(lakehouse)
@@ -127,6 +131,9 @@ def predict_command(
         }
         print(json.dumps(payload, indent=2, default=str))
         return
+    model = (
+        f"{summary.model_name} v{summary.model_version}" if summary.model_version else "none yet"
+    )
     table = Table(
         "unit",
         "anomaly",
@@ -135,8 +142,10 @@ def predict_command(
         "RUL h",
         "RUL sensor",
         "P(fail 48h)",
-        title=f"Units at risk, {wanted} ({at_risk.shape[0]:,} of {last.shape[0]:,} scored;"
-        f" anomaly model v{summary.model_version or 'none'}; {took:.1f} s)",
+        title=f"Units at risk, {wanted}{'' if day else ' (the last complete day)'}: "
+        f"{at_risk.shape[0]:,} at risk, {last.shape[0]:,} units scored",
+        caption=f"anomaly model: {model}; scored in {took:.1f} s; predictions written to "
+        "ml_predictions",
     )
     for r in at_risk.head(top).rows(named=True):
         table.add_row(

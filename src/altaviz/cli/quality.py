@@ -21,18 +21,27 @@ from altaviz.cli.render import out
 def quality_command(
     lakehouse: LakehouseOption = None,
     day: Annotated[
-        str | None, typer.Option("--date", help="Date (YYYY-MM-DD) \\[default: the latest].")
+        str | None,
+        typer.Option("--date", help="Date (YYYY-MM-DD) \\[default: the last complete day]."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """Show the data-quality report stored for a date."""
     from altaviz.pipeline.reports import quality_report_rows
 
-    when, rows = quality_report_rows(open_lakehouse(lakehouse), parse_date(day))
+    wanted = parse_date(day)
+    when, rows = quality_report_rows(open_lakehouse(lakehouse), wanted)
     if as_json:
         print(json.dumps({"date": str(when), "checks": rows}, indent=2, default=str))
         return
-    table = Table("check", "value", "threshold", "severity", "detail", title=f"Data quality {when}")
+    table = Table(
+        "check",
+        "value",
+        "threshold",
+        "severity",
+        "detail",
+        title=f"Data quality {when}" + ("" if wanted else " (the last complete day)"),
+    )
     for r in rows:
         if r["severity"] == "info" and not r["value"]:
             continue  # nothing of that kind happened

@@ -97,8 +97,14 @@ def evaluate(truth: Truth, alerts: pl.DataFrame, predictions: pl.DataFrame) -> d
         )
     }
     drift_units = caught.filter(pl.col("failure_mode").is_in(DRIFT_MODES))
+    later = truth.failures.filter(pl.col("failure_time") >= truth.end)
     return {
         "window": {"start": truth.start.isoformat(), "end": truth.end.isoformat()},
+        "failures_after_window": {
+            "count": later.height,
+            "first": later["failure_time"].min().isoformat() if later.height else None,
+            "units": sorted(later["compressor_id"].unique().to_list()),
+        },
         "overall": overall,
         "per_mode": per_mode,
         "by_source": by_source,
@@ -254,22 +260,23 @@ def write_report(
     )
     caught = _first_alerts(failing, alerts)
 
-    fig, ax = plt.subplots(figsize=(8, 4))
     modes = sorted(caught["failure_mode"].unique().to_list())
-    ax.boxplot(
-        [
-            caught.filter(pl.col("failure_mode") == m)["lead_h"].drop_nulls().to_list()
-            for m in modes
-        ],
-        tick_labels=modes,
-    )
-    ax.axhline(24, linestyle="--", linewidth=1)
-    ax.set_ylabel("lead time before failure (h)")
-    ax.set_title("Lead time of the first alert, by failure mode")
-    ax.tick_params(axis="x", rotation=20)
-    fig.tight_layout()
-    fig.savefig(folder / "lead_times.png", dpi=100)
-    plt.close(fig)
+    if modes:  # no failure inside the window: no lead time to plot
+        fig, ax = plt.subplots(figsize=(8, 4))
+        ax.boxplot(
+            [
+                caught.filter(pl.col("failure_mode") == m)["lead_h"].drop_nulls().to_list()
+                for m in modes
+            ],
+            tick_labels=modes,
+        )
+        ax.axhline(24, linestyle="--", linewidth=1)
+        ax.set_ylabel("lead time before failure (h)")
+        ax.set_title("Lead time of the first alert, by failure mode")
+        ax.tick_params(axis="x", rotation=20)
+        fig.tight_layout()
+        fig.savefig(folder / "lead_times.png", dpi=100)
+        plt.close(fig)
 
     sample = caught.filter(pl.col("caught_any")).sort("lead_h", descending=True)
     trace_note = "no caught failure to plot"
@@ -297,6 +304,7 @@ def write_report(
         "",
         f"Window {result['window']['start']} to {result['window']['end']}.",
         "",
+        *([f"{after_window(result)}", ""] if after_window(result) else []),
         f"- Failures caught before failing: **{o['caught']} of {o['failures']}**"
         f" ({_pct(o['caught_share'])}); median lead {o['median_lead_h']} h,"
         f" 10th percentile {o['p10_lead_h']} h.",
@@ -328,7 +336,7 @@ def write_report(
             for s, r in result["by_source"].items()
         ),
         "",
-        "![lead times](lead_times.png)",
+        "![lead times](lead_times.png)" if modes else "No failure to plot lead times of.",
         "",
         f"![sample unit](sample_unit.png) ({trace_note})",
         "",
@@ -336,6 +344,20 @@ def write_report(
     path = folder / "evaluation.md"
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
+
+
+def after_window(result: dict[str, Any]) -> str | None:
+    """What to say when no planted failure falls inside the data, or some fall after it."""
+    later = result["failures_after_window"]
+    if not later["count"]:
+        return None
+    inside = result["overall"]["failures"]
+    lead = "No failure falls inside the data" if not inside else f"{inside} fail inside the data"
+    return (
+        f"{lead}; {later['count']} planted failure(s) ({', '.join(later['units'][:5])}) fall "
+        f"after its end, the first at {later['first'][:16]}: their lead times cannot be "
+        "scored yet (simulate more days, or `altaviz simulate --continue`)."
+    )
 
 
 def _pct(share: float | None) -> str:

@@ -402,15 +402,18 @@ class ScoredDate:
 def score_date(
     engine: Engine, cfg: AppConfig, registry: Registry, day: date | None = None
 ) -> ScoredDate:
-    """Score ``day`` (default: the newest gold date) with all four models, writing its
+    """Score ``day`` (default: the last complete gold day) with all four models, writing its
     predictions, model alerts and emissions as the pipeline would."""
     import time
     import uuid
 
+    from altaviz.pipeline.reports import last_complete_day
+
     dates = engine.partition_values(lake.HOURLY_AGGREGATES)
-    if not dates:
+    complete = last_complete_day(engine)
+    if not dates or complete is None:
         raise NotFoundError("the lakehouse has no gold hourly rows (run `altaviz pipeline` first)")
-    wanted = day or max(dates)
+    wanted = day or complete[0]
     if wanted not in dates:
         raise NotFoundError(f"--date {wanted}: no gold hourly rows for that date")
     began = time.perf_counter()

@@ -76,15 +76,28 @@ def freshness_minutes(engine: Engine) -> float | None:
     return round((datetime.now(UTC) - newest).total_seconds() / 60.0, 1)
 
 
+def last_complete_day(engine: Engine) -> tuple[date, bool] | None:
+    """The newest gold date whose 24 hours are all behind the data's newest hour, and True;
+    or, when no day is complete yet, the newest date and False. None without gold."""
+    newest = engine.column_max(lake.HOURLY_AGGREGATES, "hour")
+    if newest is None:
+        return None
+    if newest.hour == 23:
+        return newest.date(), True
+    dates = [d for d in engine.partition_values(lake.HOURLY_AGGREGATES) if d < newest.date()]
+    return (max(dates), True) if dates else (newest.date(), False)
+
+
 def quality_report_rows(
     engine: Engine, day: date | None = None
 ) -> tuple[date, list[dict[str, Any]]]:
-    """The stored quality checks of ``day`` (default: the latest date with a report), worst
-    first."""
+    """The stored quality checks of ``day`` (default: the last complete day, else the latest
+    date with a report), worst first."""
     metrics = engine.read(lake.QUALITY_METRICS).collect("polars")
     if not metrics.shape[0]:
         raise NotFoundError("no quality reports yet: run `altaviz pipeline` first")
-    when = day or metrics.get_column("date").max()
+    complete = last_complete_day(engine) if day is None else None
+    when = day or (complete[0] if complete else metrics.get_column("date").max())
     found = metrics.filter(nw.col("date") == when).rows(named=True)
     if not found:
         raise NotFoundError(f"no quality report for {when}")
