@@ -27,7 +27,7 @@ import httpx
 
 from _child import ALTAVIZ, lake_env, simulate_fleet
 
-KEY = "bench-key"
+KEY = "bench-key-0123456789"
 
 
 async def load(base: str, route: str, ids: list[str], clients: int, total: int) -> list[float]:

@@ -16,6 +16,11 @@ from pathlib import Path
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from altaviz.core.errors import ConfigurationError
+
+MIN_KEY_LENGTH = 16
+"""Shorter API keys are refused: a key is a password that never expires."""
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
@@ -84,9 +89,11 @@ class Settings(BaseSettings):
         return list(self.api_principals())
 
     def api_principals(self) -> dict[str, tuple[str, str]]:
-        """Each accepted key with its holder's name and role.
+        """Each accepted key with its holder's name and role; a key shorter than
+        :data:`MIN_KEY_LENGTH` is refused (:class:`ConfigurationError`).
 
-        >>> Settings(altaviz_api_keys="ops:viewer:k1,abc").api_principals()["k1"]
+        >>> keys = "ops:viewer:0123456789abcdef0123,fedcba9876543210fedc"
+        >>> Settings(altaviz_api_keys=keys).api_principals()["0123456789abcdef0123"]
         ('ops', 'viewer')
         """
         raw = self.altaviz_api_keys.get_secret_value() if self.altaviz_api_keys else ""
@@ -100,6 +107,7 @@ class Settings(BaseSettings):
                 found[key] = (name, role)
             else:
                 found[entry] = (f"key-{n + 1}", "engineer")
+        check_keys(found)
         return found
 
     # Notifications by e-mail (routes in notifications.yaml)
@@ -113,6 +121,16 @@ class Settings(BaseSettings):
     # Serving database (PostgreSQL)
     database_url: SecretStr | None = None
     etl_organization_id: str | None = None
+
+
+def check_keys(principals: dict[str, tuple[str, str]]) -> None:
+    """Refuse a key too short to be safe, naming its holder, never the key."""
+    for key, (name, _role) in principals.items():
+        if len(key) < MIN_KEY_LENGTH:
+            raise ConfigurationError(
+                f"ALTAVIZ_API_KEYS: the key of {name} has {len(key)} characters; use at least "
+                f"{MIN_KEY_LENGTH} (e.g. `openssl rand -hex 16`)"
+            )
 
 
 @cache

@@ -13,7 +13,7 @@ from altaviz.engines import get_engine
 from altaviz.lake.location import lake_location
 from altaviz.settings import Settings
 
-KEY = {"X-API-Key": "test-key"}
+KEY = {"X-API-Key": "test-key-0123456789"}
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +22,7 @@ def api(small_lake):
     cfg = load_config()
     offline = Settings(_env_file=None)
     engine = get_engine("polars", lake_location(cfg.lakehouse, offline, root=lake))
-    return create_app(engine, cfg, offline, api_keys=["test-key"])
+    return create_app(engine, cfg, offline, api_keys=["test-key-0123456789"])
 
 
 @pytest.fixture(scope="module")

@@ -191,10 +191,17 @@ def test_the_api_serves_the_database_as_it_serves_the_lakehouse(exported):
     _, lake, url, _ = exported
     cfg = load_config()
     engine = get_engine("polars", lake_location(cfg.lakehouse, Settings(_env_file=None), lake))
-    key = {"X-API-Key": "k"}
-    from_lake = TestClient(create_app(engine, cfg, Settings(_env_file=None), api_keys=["k"]))
+    key = {"X-API-Key": "serving-key-0123456789"}
+    from_lake = TestClient(
+        create_app(engine, cfg, Settings(_env_file=None), api_keys=["serving-key-0123456789"])
+    )
     from_db = TestClient(
-        create_app(engine, cfg, Settings(_env_file=None, database_url=url), api_keys=["k"])
+        create_app(
+            engine,
+            cfg,
+            Settings(_env_file=None, database_url=url),
+            api_keys=["serving-key-0123456789"],
+        )
     )
     for path in (
         "/fleet",

@@ -20,7 +20,7 @@ from altaviz.worklist import Actor, Role, triage
 from tests.conftest import read_table, run_lake
 
 ENGINEER = {"X-API-Key": "engineer-key-0123"}
-VIEWER = {"X-API-Key": "viewer-key-0123"}
+VIEWER = {"X-API-Key": "viewer-key-01234"}
 
 
 def test_at_most_one_open_alert_per_unit_type_and_sensor(small_lake, planted_lake):
@@ -74,7 +74,7 @@ def test_the_api_enforces_roles_and_keeps_the_audit_trail(triaged_lake):
     lake, _, _ = triaged_lake
     principals = {
         "engineer-key-0123": ("erin", "engineer"),
-        "viewer-key-0123": ("vic", "viewer"),
+        "viewer-key-01234": ("vic", "viewer"),
     }
     app = create_app(engine_of(lake), load_config(), Settings(), principals=principals)
     client = TestClient(app)

@@ -15,7 +15,7 @@ import narwhals as nw
 
 from altaviz.config import AppConfig
 from altaviz.core.days import dates_between
-from altaviz.core.errors import InputError, NotFoundError
+from altaviz.core.errors import InputError, NotFoundError, quoted
 from altaviz.core.sensors import SENSORS
 from altaviz.engines import Engine
 from altaviz.lake import catalog as lake
@@ -78,7 +78,7 @@ def check_id(value: str, config: AppConfig) -> str:
         compressor_id_pattern(fleet.id_prefix, fleet.id_min_digits), value
     ):
         raise CompressorIdError(
-            f"{value!r} is not a compressor ID (expected {fleet.id_prefix} and at least "
+            f"{quoted(value)} is not a compressor ID (expected {fleet.id_prefix} and at least "
             f"{fleet.id_min_digits} digits, e.g. {fleet.id_prefix}{3:0{fleet.id_min_digits}d})"
         )
     return value
@@ -116,13 +116,17 @@ class LakehouseData:
 
     def _registered(self, compressor_id: str) -> Row:
         check_id(compressor_id, self.config)
+        if not self.engine.exists(lake.COMPRESSOR_METADATA):
+            raise NotFoundError(
+                f"no lakehouse at {self.engine.location.root} (run `altaviz pipeline` first)"
+            )
         rows = (
             self.engine.read(lake.COMPRESSOR_METADATA, nw.col("compressor_id") == compressor_id)
             .collect("polars")
             .rows(named=True)
         )
         if not rows:
-            raise UnknownCompressor(f"{compressor_id} is not in the registered fleet")
+            raise UnknownCompressor(f"{quoted(compressor_id)} is not in the registered fleet")
         return rows[0]
 
     def _as_of(self, compressor_id: str) -> datetime | None:

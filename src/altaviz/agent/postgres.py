@@ -16,6 +16,7 @@ from altaviz.agent.data import (
     compressor_record,
 )
 from altaviz.config import AppConfig
+from altaviz.core.errors import quoted
 from altaviz.lake import catalog as lake
 from altaviz.serving.database import connect
 from altaviz.serving.schema import quote
@@ -49,7 +50,7 @@ class PostgresData:
             "SELECT * FROM compressor_metadata WHERE compressor_id = %s", compressor_id
         )
         if not rows:
-            raise UnknownCompressor(f"{compressor_id} is not in the registered fleet")
+            raise UnknownCompressor(f"{quoted(compressor_id)} is not in the registered fleet")
         return rows[0]
 
     def _as_of(self, compressor_id: str) -> datetime | None:

@@ -12,16 +12,19 @@ from __future__ import annotations
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 
 from altaviz import __version__
 from altaviz.agent.diagnostics import diagnostics_data
+from altaviz.api.access import AccessLog
 from altaviz.api.deps import Served, key_check
 from altaviz.api.routers import alerts, cases, diagnosis, emissions, fleet, predictions, service
 from altaviz.api.snapshot import LakehouseSource, PostgresSource, SnapshotStore
 from altaviz.config import AppConfig
 from altaviz.engines import Engine
-from altaviz.settings import Settings
+from altaviz.settings import Settings, check_keys
 
 
 def create_app(
@@ -42,6 +45,7 @@ def create_app(
             if api_keys is not None
             else settings.api_principals()
         )
+    check_keys(principals)
     keys = list(principals)
     if settings.database_url is not None:  # the serving database, when there is one
         source = PostgresSource(settings.database_url.get_secret_value())
@@ -51,7 +55,10 @@ def create_app(
         title="Altaviz",
         version=__version__,
         description="Compressor fleet integrity: health, alerts, predictions, diagnosis.",
+        docs_url=None,  # served below from the package's own copies: no CDN
+        redoc_url=None,
     )
+    add_docs(app)
     app.state.served = Served(
         store=SnapshotStore(source, refresh_seconds),
         data=diagnostics_data(config, settings, engine),
@@ -67,6 +74,7 @@ def create_app(
             allow_methods=["GET", "POST"],
             allow_headers=["X-API-Key", "Content-Type"],
         )
+    app.add_middleware(AccessLog, principals=principals)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]
     guarded = [Depends(key_check(tuple(keys)))]
     fleet.add_routes(app, guarded)  # first: the hot routes are matched before any other
@@ -80,6 +88,34 @@ def create_app(
     ):
         app.include_router(router, dependencies=guarded)
     return app
+
+
+def add_docs(app: FastAPI) -> None:
+    """Swagger UI at ``/docs`` and ReDoc at ``/redoc`` with their scripts and styles from the
+    package, so they work on a site with no network."""
+    app.mount("/docs-static", StaticFiles(packages=[("altaviz.api", "static")]), name="docs")
+    assets = "/docs-static"
+
+    async def swagger() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} API",
+            swagger_js_url=f"{assets}/swagger-ui-bundle.js",
+            swagger_css_url=f"{assets}/swagger-ui.css",
+            swagger_favicon_url=f"{assets}/favicon-32x32.png",
+        )
+
+    async def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} API",
+            redoc_js_url=f"{assets}/redoc.standalone.js",
+            redoc_favicon_url=f"{assets}/favicon-32x32.png",
+            with_google_fonts=False,
+        )
+
+    app.add_api_route("/docs", swagger, include_in_schema=False)
+    app.add_api_route("/redoc", redoc, include_in_schema=False)
 
 
 async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 from typing import Annotated
 
 import typer
@@ -32,5 +34,21 @@ def main(
         bool, typer.Option("--debug", help="Show the traceback of an internal error.")
     ] = False,
 ) -> None:
-    """Altaviz command line."""
+    """Altaviz command line. Structured logs (JSON) go to stderr when ALTAVIZ_LOG_LEVEL is set
+    (e.g. INFO); otherwise a command says what it did, and an error in one line."""
     Flags.debug = debug
+    quiet_logs(os.environ.get("ALTAVIZ_LOG_LEVEL"))
+
+
+def quiet_logs(level: str | None) -> None:
+    """The ``altaviz`` loggers: to stderr at ``level``, or nowhere (never Python's fallback
+    printer, which would add a second line to a command's one-line error)."""
+    log = logging.getLogger("altaviz")
+    if log.handlers:
+        return
+    if level:
+        handler: logging.Handler = logging.StreamHandler()
+        log.setLevel(level.upper())
+    else:
+        handler = logging.NullHandler()
+    log.addHandler(handler)

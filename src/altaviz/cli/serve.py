@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+import logging
+import socket
 from typing import Annotated
 
 import typer
@@ -13,6 +16,7 @@ from altaviz.cli.options import (
     open_lakehouse,
 )
 from altaviz.config import load_config
+from altaviz.core.errors import ServiceError
 from altaviz.settings import get_settings
 
 
@@ -20,7 +24,11 @@ from altaviz.settings import get_settings
 def serve_command(
     lakehouse: LakehouseOption = None,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port.")] = 8001,
+    port: Annotated[int, typer.Option(help="Port.", min=1, max=65535)] = 8001,
+    access_log: Annotated[
+        bool,
+        typer.Option(help="Log every request (method, route, status, who, ms) as JSON on stderr."),
+    ] = True,
 ) -> None:
     """The web app (at /) and the HTTP API (OpenAPI at /docs), in one process on one port.
     People sign in to the web app with a key from ALTAVIZ_API_KEYS (name:role:key); every
@@ -33,5 +41,24 @@ def serve_command(
     settings = get_settings()
     if not settings.api_keys():
         fail("set ALTAVIZ_API_KEYS (comma-separated keys) before serving the API")
+    if access_log:
+        handler = logging.StreamHandler()
+        requests = logging.getLogger("altaviz.api.access")
+        requests.addHandler(handler)
+        requests.setLevel(logging.INFO)
+        requests.propagate = False
     app = add_web(create_app(open_lakehouse(lakehouse), load_config(), settings))
+    check_port(host, port)
     uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def check_port(host: str, port: int) -> None:
+    """One line when the address cannot be listened on (taken, or not this machine's)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            reason = "already in use" if exc.errno == errno.EADDRINUSE else exc.strerror
+            raise ServiceError(
+                f"cannot listen on {host}:{port}: {reason} (choose another with --port)"
+            ) from None

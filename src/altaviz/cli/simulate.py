@@ -24,11 +24,14 @@ from altaviz.settings import get_settings
 def simulate_command(
     compressors: Annotated[
         int | None,
-        typer.Option(help=f"Fleet size \\[default: {DEFAULT_COMPRESSORS:,}; 10 with --demo]."),
+        typer.Option(
+            help=f"Fleet size \\[default: {DEFAULT_COMPRESSORS:,}; 10 with --demo].", min=1
+        ),
     ] = None,
-    days: Annotated[int, typer.Option(help="Days of telemetry.")] = DEFAULT_DAYS,
+    days: Annotated[int, typer.Option(help="Days of telemetry.", min=1)] = DEFAULT_DAYS,
     seed: Annotated[
-        int, typer.Option(help="Random seed; the same seed and start give identical files.")
+        int,
+        typer.Option(help="Random seed; the same seed and start give identical files.", min=0),
     ] = 42,
     start: Annotated[
         str | None,
@@ -55,7 +58,8 @@ def simulate_command(
         bool, typer.Option(help="The spec's 10-unit demo fleet at 4 Texas stations, 2 failing.")
     ] = False,
     workers: Annotated[
-        int | None, typer.Option(help="Threads generating chunks \\[default: cores, at most 4].")
+        int | None,
+        typer.Option(help="Threads generating chunks \\[default: cores, at most 4].", min=1),
     ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print a machine-readable summary.")

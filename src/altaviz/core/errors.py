@@ -57,6 +57,17 @@ class StorageError(AltavizError):
     exit_code: ClassVar[int] = 5
 
 
+def quoted(value: object, limit: int = 32) -> str:
+    """A value as a message quotes it: repr'd (so control characters show as escapes) and cut
+    to ``limit`` characters, so a hostile 5,000-character ID is never echoed back whole.
+
+    >>> quoted("COMP-0001"), quoted("x" * 40)
+    ("'COMP-0001'", "'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…'")
+    """
+    text = str(value)
+    return repr(text[:limit] + "…") if len(text) > limit else repr(text)
+
+
 EXIT_QUALITY_HELD = 1
 EXIT_FILES_REFUSED = 4
 
@@ -69,4 +80,5 @@ __all__ = [
     "NotFoundError",
     "ServiceError",
     "StorageError",
+    "quoted",
 ]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from altaviz.config import AppConfig
-from altaviz.core.errors import InputError
+from altaviz.core.errors import InputError, StorageError
 from altaviz.engines.base import Engine, EngineError, Txn, WriteResult
 from altaviz.lake.location import LakeLocation, lake_location
 from altaviz.settings import Settings
@@ -51,4 +52,30 @@ def open_engine(
     return get_engine(name, location)
 
 
-__all__ = ["ENGINES", "Engine", "EngineError", "Txn", "WriteResult", "get_engine", "open_engine"]
+def ensure_writable(engine: Engine) -> None:
+    """Fail early, in one line, when a local lakehouse cannot be written (a read-only
+    folder, a full disk, no permission) - before a run has half-written anything."""
+    if engine.location.onelake:
+        return  # OneLake answers a write with its own clear error
+    root = Path(engine.location.root)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=root):
+            pass
+    except OSError as exc:
+        raise StorageError(
+            f"cannot write the lakehouse at {root}: {exc.strerror or exc} "
+            "(a read-only folder, a full disk or no permission?)"
+        ) from None
+
+
+__all__ = [
+    "ENGINES",
+    "Engine",
+    "EngineError",
+    "Txn",
+    "WriteResult",
+    "ensure_writable",
+    "get_engine",
+    "open_engine",
+]

@@ -251,7 +251,8 @@ def _write_chunks(
             table["received_at"].cast(pa.int64()), pa.scalar(US_PER_DAY, pa.int64())
         ).to_numpy()
         cuts = np.flatnonzero(np.diff(days)) + 1
-        for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, len(days)], strict=True):
+        starts = np.r_[0, cuts] if len(days) else np.array([], dtype=int)  # a day all down
+        for lo, hi in zip(starts, np.r_[cuts, len(days)] if len(days) else starts, strict=True):
             day = np.datetime64(int(days[lo]), "D")
             folder = out / "telemetry" / f"date={day}"
             folder.mkdir(parents=True, exist_ok=True)

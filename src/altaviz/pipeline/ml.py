@@ -26,7 +26,7 @@ from altaviz.core.errors import NotFoundError
 from altaviz.core.features import MODEL_FEATURES
 from altaviz.core.frames import local
 from altaviz.core.results import MlResult
-from altaviz.engines import Engine
+from altaviz.engines import Engine, ensure_writable
 from altaviz.lake import catalog as lake
 from altaviz.ml import anomaly as anomaly_model
 from altaviz.ml.drift import LAGS as DRIFT_LAGS
@@ -409,6 +409,7 @@ def score_date(
 
     from altaviz.pipeline.reports import last_complete_day
 
+    ensure_writable(engine)
     dates = engine.partition_values(lake.HOURLY_AGGREGATES)
     complete = last_complete_day(engine)
     if not dates or complete is None:

@@ -28,7 +28,7 @@ from pydantic import BaseModel
 from altaviz.config import AppConfig, load_config
 from altaviz.core.errors import InputError
 from altaviz.core.results import AlertCounts, MlResult, RowCounts, RunStatus
-from altaviz.engines import Engine, open_engine
+from altaviz.engines import Engine, ensure_writable, open_engine
 from altaviz.lake import catalog as lake
 from altaviz.monitoring.monitor import PipelineMonitor, describe, run_record
 from altaviz.monitoring.record import RunRecord
@@ -87,6 +87,7 @@ def run_pipeline(
         check_source(Path(request.source))  # before anything is created or recorded
     if engine is None:
         engine = open_engine(request.engine, request.lakehouse, cfg, settings)
+    ensure_writable(engine)
     run = RunContext(engine, cfg, request)
     monitor = monitor or PipelineMonitor(engine, cfg, settings)
     try:

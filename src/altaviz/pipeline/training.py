@@ -11,7 +11,7 @@ import narwhals as nw
 from altaviz.config import AppConfig
 from altaviz.core.errors import DataError
 from altaviz.core.features import MODEL_FEATURES
-from altaviz.engines import Engine
+from altaviz.engines import Engine, ensure_writable
 from altaviz.lake import catalog as lake
 from altaviz.ml import anomaly as anomaly_model
 from altaviz.ml.registry import ModelRef, Registry
@@ -49,6 +49,7 @@ def train(
     """Train an anomaly model on ``anomaly.training_days`` of feature history - the first
     days on record, or the days before ``until`` - and register it (champion if there is
     none or ``promote``, else challenger)."""
+    ensure_writable(engine)
     rules = cfg.models.anomaly
     first = engine.read(lake.FEATURE_STORE).select(nw.col("hour").min()).collect("polars").item()
     if first is None:

@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from altaviz.agent.diagnostics import DiagnosisError, diagnose
 from altaviz.api.deps import Served, ServedDep, unit_id
+from altaviz.core.errors import quoted
 from altaviz.lake import catalog as lake
 from altaviz.pipeline.reports import emissions_totals
 from altaviz.web import overview, reports
@@ -252,7 +253,7 @@ def _check_span(days: int) -> None:
 def _unit(served: Served, compressor_id: str) -> dict:
     unit = served.store.get().by_unit.get(unit_id(compressor_id, served.config))
     if unit is None:
-        raise HTTPException(404, f"{compressor_id[:32]} is not in the registered fleet")
+        raise HTTPException(404, f"{quoted(compressor_id)} is not in the registered fleet")
     return unit
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import polars as pl
 
-from altaviz.core.errors import InputError, NotFoundError
+from altaviz.core.errors import InputError, NotFoundError, quoted
 from altaviz.engines import Engine
 from altaviz.lake import catalog as lake
 from altaviz.transforms.cases import ACTIONS, CLOSE_REASONS, EVENT_SCHEMA
@@ -74,7 +74,7 @@ def triage(
         raise InputError(f"unknown action {action!r}; one of {', '.join(ACTIONS)}")
     found = current_cases(engine, now).filter(pl.col("case_id") == case_id)
     if not found.height:
-        raise NotFoundError(f"no case {case_id[:64]!r}")
+        raise NotFoundError(f"no case {quoted(case_id, 64)}")
     case = found.row(0, named=True)
     _check(case, action, assignee, snoozed_until, note, reason, failure_mode, known_modes, now)
     after = {

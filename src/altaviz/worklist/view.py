@@ -10,7 +10,7 @@ from typing import Any
 import narwhals as nw
 import polars as pl
 
-from altaviz.core.errors import NotFoundError
+from altaviz.core.errors import NotFoundError, quoted
 from altaviz.core.frames import local
 from altaviz.engines import Engine
 from altaviz.lake import catalog as lake
@@ -75,7 +75,7 @@ def case_detail(engine: Engine, case_id: str, now: datetime | None = None) -> di
     """One case with its alerts and its events (the audit trail), oldest first."""
     found = current_cases(engine, now).filter(pl.col("case_id") == case_id)
     if not found.height:
-        raise NotFoundError(f"no case {case_id[:64]!r}")
+        raise NotFoundError(f"no case {quoted(case_id, 64)}")
     case = found.row(0, named=True)
     ids = case["alert_ids"].split(",")
     alerts = nw.to_native(

@@ -17,6 +17,7 @@ from fastapi.responses import Response
 
 from altaviz.api.deps import Served, unit_id
 from altaviz.api.models import CompressorDetail, FleetHealth
+from altaviz.core.errors import quoted
 
 
 async def fleet(request: Request) -> Response:
@@ -30,7 +31,7 @@ async def compressor(compressor_id: str, request: Request) -> Response:
     served: Served = request.app.state.served
     unit = served.store.get().unit_json.get(unit_id(compressor_id, served.config))
     if unit is None:
-        raise HTTPException(404, f"{compressor_id} is not in the registered fleet")
+        raise HTTPException(404, f"{quoted(compressor_id)} is not in the registered fleet")
     return Response(unit, media_type="application/json")
 
 
