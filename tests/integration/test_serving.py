@@ -101,7 +101,7 @@ def test_a_failed_export_leaves_the_previous_state(exported):
         conn.commit()
     try:
         result = cli(["db", "export", "--lakehouse", str(lake)], url)
-        assert result.exit_code == 2
+        assert result.exit_code == 3  # the database refused
         assert "export of hourly_aggregates failed" in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
         with connect(url) as conn:
@@ -115,7 +115,7 @@ def test_a_failed_export_leaves_the_previous_state(exported):
 def test_an_unreachable_database_is_one_clear_line(small_fleet, tmp_path):
     url = "postgresql://nobody@127.0.0.1:9/none"
     migrate_cmd = cli(["db", "migrate"], url)
-    assert migrate_cmd.exit_code == 2
+    assert migrate_cmd.exit_code == 3  # a service is unreachable
     assert migrate_cmd.stderr.startswith("error: DATABASE_URL: cannot connect")
     settings = Settings(_env_file=None, database_url=url)
     with pytest.raises(PipelineError, match="DATABASE_URL: cannot connect"):

@@ -83,6 +83,8 @@ def test_default_start_is_days_before_now_on_the_five_minute_grid(tmp_path):
         (["--start", "2026-03-01T00:02:00Z"], "not on a 5-minute boundary"),
         (["--start", "yesterday"], "is not an ISO-8601"),
         (["--demo", "--compressors", "5"], "--demo fixes the fleet"),
+        (["--seed", "-1"], "--seed must be 0 or more, got -1"),
+        (["--workers", "0"], "--workers must be at least 1, got 0"),
     ],
 )
 def test_bad_options_exit_2_with_one_line_and_write_nothing(tmp_path, args, message):
@@ -199,3 +201,12 @@ def test_installed_console_script_runs(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["compressors"] == 40
+
+
+def test_a_single_unit_for_many_days_simulates(tmp_path):
+    """Some of its days it is down for repair all day: such a day simply has no file."""
+    result = runner.invoke(
+        app, ["simulate", "--compressors", "1", "--days", "250", "--output", str(tmp_path / "f")]
+    )
+    assert result.exit_code == 0, result.output
+    assert len(list((tmp_path / "f" / "telemetry").glob("date=*"))) >= 240

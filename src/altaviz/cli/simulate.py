@@ -24,14 +24,12 @@ from altaviz.settings import get_settings
 def simulate_command(
     compressors: Annotated[
         int | None,
-        typer.Option(
-            help=f"Fleet size \\[default: {DEFAULT_COMPRESSORS:,}; 10 with --demo].", min=1
-        ),
+        typer.Option(help=f"Fleet size \\[default: {DEFAULT_COMPRESSORS:,}; 10 with --demo]."),
     ] = None,
-    days: Annotated[int, typer.Option(help="Days of telemetry.", min=1)] = DEFAULT_DAYS,
+    days: Annotated[int, typer.Option(help="Days of telemetry.")] = DEFAULT_DAYS,
     seed: Annotated[
         int,
-        typer.Option(help="Random seed; the same seed and start give identical files.", min=0),
+        typer.Option(help="Random seed; the same seed and start give identical files."),
     ] = 42,
     start: Annotated[
         str | None,
@@ -59,7 +57,7 @@ def simulate_command(
     ] = False,
     workers: Annotated[
         int | None,
-        typer.Option(help="Threads generating chunks \\[default: cores, at most 4].", min=1),
+        typer.Option(help="Threads generating chunks \\[default: cores, at most 4]."),
     ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print a machine-readable summary.")

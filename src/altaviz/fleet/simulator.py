@@ -122,6 +122,10 @@ def simulate(
         raise SimulationError(f"--compressors must be at least 1, got {compressors}")
     if request.days <= 0:
         raise SimulationError(f"--days must be at least 1, got {request.days}")
+    if request.seed < 0:
+        raise SimulationError(f"--seed must be 0 or more, got {request.seed}")
+    if request.workers is not None and request.workers < 1:
+        raise SimulationError(f"--workers must be at least 1, got {request.workers}")
     interval = fleet_cfg.telemetry.interval_minutes
     start = resolve_start(request.start, request.days, interval)
     step_us = interval * 60_000_000
