@@ -10,6 +10,7 @@ never print. A ``.env`` file in the working directory is read too (never commit 
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 
@@ -73,6 +74,8 @@ class Settings(BaseSettings):
 
     # AI agent: unset means the deterministic offline diagnostician.
     diagnostics_model: str | None = None
+    diagnostics_base_url: str | None = None
+    """An OpenAI-compatible server for ``DIAGNOSTICS_MODEL`` (a local model)."""
 
     # HTTP API
     altaviz_api_keys: SecretStr | None = None
@@ -131,6 +134,21 @@ def check_keys(principals: dict[str, tuple[str, str]]) -> None:
                 f"ALTAVIZ_API_KEYS: the key of {name} has {len(key)} characters; use at least "
                 f"{MIN_KEY_LENGTH} (e.g. `openssl rand -hex 16`)"
             )
+
+
+def masked(value: object) -> str | None:
+    """A setting as it may be printed: secrets as asterisks, and the password of a URI's
+    credentials hidden too (``postgresql://user:***@host/db``).
+
+    >>> masked("postgresql://etl:s3cret@db:5432/altaviz"), masked(SecretStr("k")), masked(None)
+    ('postgresql://etl:***@db:5432/altaviz', '**********', None)
+    """
+    if value is None:
+        return None
+    if isinstance(value, SecretStr):
+        return "**********"
+    text = str(value)
+    return re.sub(r"(?<=://)([^:/@\s]+):([^@/\s]+)@", r"\1:***@", text)
 
 
 @cache

@@ -101,7 +101,7 @@ def configured_model(settings: Settings) -> tuple[Model | None, str | None]:
     name = settings.diagnostics_model
     if not name:
         return None, "no DIAGNOSTICS_MODEL configured"
-    base_url = os.environ.get("DIAGNOSTICS_BASE_URL")
+    base_url = settings.diagnostics_base_url
     try:
         if base_url:
             from pydantic_ai.models.openai import OpenAIChatModel

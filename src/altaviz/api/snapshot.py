@@ -192,7 +192,19 @@ class SnapshotStore:
 def _json(value: Any) -> bytes:
     from fastapi.encoders import jsonable_encoder
 
-    return json.dumps(jsonable_encoder(value), separators=(",", ":")).encode("utf-8")
+    encoded = jsonable_encoder(value, custom_encoder={datetime: rfc3339})
+    return json.dumps(encoded, separators=(",", ":")).encode("utf-8")
+
+
+def rfc3339(moment: datetime) -> str:
+    """A moment as every route writes it: RFC 3339, UTC as ``Z`` (as Pydantic does).
+
+    >>> from datetime import UTC
+    >>> rfc3339(datetime(2026, 3, 1, 6, 5, tzinfo=UTC))
+    '2026-03-01T06:05:00Z'
+    """
+    text = moment.isoformat()
+    return text.removesuffix("+00:00") + "Z" if text.endswith("+00:00") else text
 
 
 def _index(s: Snapshot) -> dict[str, dict[str, Any]]:

@@ -12,7 +12,7 @@ from rich.table import Table
 from altaviz.cli.errors import Group
 from altaviz.cli.render import out
 from altaviz.config import load_config
-from altaviz.settings import get_settings
+from altaviz.settings import get_settings, masked
 
 group = Group(help="Inspect and validate settings and YAML configuration.")
 
@@ -23,9 +23,8 @@ def config_show(
 ) -> None:
     """Print the settings read from the environment (secrets masked) and the config files in use."""
     cfg = load_config()
-    settings = {
-        k: (str(v) if v is not None else None) for k, v in get_settings().model_dump().items()
-    }
+    current = get_settings()
+    settings = {name: masked(getattr(current, name)) for name in type(current).model_fields}
     if as_json:
         print(json.dumps({"settings": settings, "config_files": cfg.sources}, indent=2))
         return

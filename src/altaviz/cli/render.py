@@ -89,7 +89,7 @@ def print_run(s: RunSummary) -> None:
             f"{ml.predictions:,} / {ml.units_at_risk:,} (anomaly model: {model})",
         )
         table.add_row(
-            "model alerts opened / resolved",
+            "  of which the models'",
             f"{ml.alerts_opened:,} / {ml.alerts_resolved:,}",
         )
     if s.blocked_dates:
@@ -117,7 +117,7 @@ def print_run(s: RunSummary) -> None:
             "normal",
             "warning",
             "critical",
-            "alerts",
+            "alerts opened",
             "health",
             title=f"Fleet health by basin, {day}",
         )

@@ -9,7 +9,7 @@ from datetime import date, datetime
 import narwhals as nw
 
 from altaviz.core.days import day_bounds
-from altaviz.core.frames import Frame, done, height
+from altaviz.core.frames import Frame, done, height, values
 from altaviz.engines import Engine
 from altaviz.lake import catalog as lake
 from altaviz.transforms.alerts import TREND
@@ -35,21 +35,30 @@ def carried_alerts(engine: Engine, since: datetime, types: Sequence[str]) -> Fra
 
 
 def write_alerts(engine: Engine, alerts: Frame, day: date, types: Sequence[str]) -> tuple[int, int]:
-    """Write one day's evaluation of alerts of ``types``; returns (opened, resolved) that day.
+    """Write one day's evaluation of alerts of ``types``; returns the alerts it opened and
+    resolved that were not on record already (a rerun over the same day reports 0 and 0).
 
     The alerts that opened on ``day`` replace that day's alerts of those types as a whole
     (none linger from an earlier, incomplete version of the day); earlier alerts it continues
     or resolves are merged on their IDs.
     """
     start, end = day_bounds(day)
+    kinds = nw.col("alert_type").is_in(list(types))
+    resolved_at = nw.col("resolved_at")
+    in_day = ~resolved_at.is_null() & (resolved_at >= start) & (resolved_at < end)
+    known = set(
+        values(engine.read(lake.ALERT_HISTORY, (nw.col("date") == day) & kinds), "alert_id")
+    )
+    was_resolved = set(values(engine.read(lake.ALERT_HISTORY, kinds & in_day), "alert_id"))
     new = opened_on(alerts, day)
     engine.replace(lake.ALERT_HISTORY, new, {"date": [day], "alert_type": list(types)})
     earlier = alerts.filter(nw.col("opened_at") < start)
     if height(earlier):
         engine.merge(lake.ALERT_HISTORY, earlier)
-    resolved_at = nw.col("resolved_at")
-    resolved = alerts.filter(~resolved_at.is_null() & (resolved_at >= start) & (resolved_at < end))
-    return height(new), height(resolved)
+    resolved = alerts.filter(in_day)
+    opened_now = set(values(new, "alert_id")) - known
+    resolved_now = set(values(resolved, "alert_id")) - was_resolved
+    return len(opened_now), len(resolved_now)
 
 
 def opened_on(alerts: Frame, day: date) -> Frame:

@@ -98,7 +98,8 @@ def run_pipeline(
         monitor.finish(_record(run, None, error=describe(exc)))
         raise
     record = monitor.finish(_record(run, summary))
-    return summary.model_copy(update={"warnings": record.warnings})
+    # One run time: the record's, from the run's start to its record (as `altaviz runs` shows).
+    return summary.model_copy(update={"warnings": record.warnings, "duration_s": record.duration_s})
 
 
 def check_source(source: Path) -> None:
@@ -178,8 +179,9 @@ def _execute(run: RunContext, settings: Settings, say: Callable[[str], None]) ->
         rows=run.rows,
         rejected=rejected,
         alerts=AlertCounts(
-            opened=promoted.alerts_opened,
-            resolved=promoted.alerts_resolved,
+            # Every kind of alert, rules' and models', as alert_history and `runs` count them.
+            opened=promoted.alerts_opened + ml.alerts_opened,
+            resolved=promoted.alerts_resolved + ml.alerts_resolved,
             open=open_alerts(run.engine),
             cases_open=worklist.open,
         ),

@@ -79,6 +79,21 @@ def alert_rows(alerts: Frame, units: Frame, rules: AlertRules) -> Frame:
         nw.lit(" limit "),
         nw.col("limit_value").round(2).cast(nw.String),
     )
+    # A critical alert quotes how far it went (its peak) beside the crossing it opened with,
+    # so its message never pairs "critical" with only the opening value and limit.
+    escalated = nw.concat_str(
+        nw.col("sensor"),
+        nw.lit(" "),
+        nw.col("severity"),
+        nw.lit(": 1-hour mean reached "),
+        nw.col("peak_value").round(2).cast(nw.String),
+        nw.lit("; it opened when "),
+        nw.col("trigger_value").round(2).cast(nw.String),
+        nw.lit(" crossed the "),
+        nw.col("alert_type"),
+        nw.lit(" limit "),
+        nw.col("limit_value").round(2).cast(nw.String),
+    )
     falling = nw.concat_str(
         nw.col("sensor"),
         nw.lit(" "),
@@ -126,6 +141,12 @@ def alert_rows(alerts: Frame, units: Frame, rules: AlertRules) -> Frame:
         .then(drift)
         .when(kind == "rul")
         .then(rul)
+        .when(
+            (nw.col("severity") == "critical")
+            & ~nw.col("peak_value").is_null()
+            & (nw.col("peak_value") != nw.col("trigger_value"))
+        )
+        .then(escalated)
         .otherwise(crossing)
     )
     return (
