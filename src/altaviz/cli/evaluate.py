@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated
 
@@ -14,7 +15,7 @@ from altaviz.cli.options import (
     LakehouseOption,
     open_lakehouse,
 )
-from altaviz.cli.render import num, out, pct
+from altaviz.cli.render import num, out, pct, working
 from altaviz.core.sensors import SENSORS
 from altaviz.settings import get_settings
 
@@ -42,18 +43,19 @@ def evaluate_command(
 
     truth = Truth.read(source or get_settings().altaviz_data_dir / "fleet")
     engine = open_lakehouse(lakehouse)
-    alerts = nw.to_native(engine.read(ALERT_HISTORY).collect("polars"))
-    predictions = nw.to_native(engine.read(ML_PREDICTIONS).collect("polars"))
-    result = evaluate(truth, alerts, predictions)
-    cases = current_cases(engine)  # with every action people took since the last run
-    result["worklist"] = evaluate_worklist(truth, cases, alerts)
-    if report is not None:
-        hourly = nw.to_native(
-            engine.read(HOURLY_AGGREGATES)
-            .select("compressor_id", "hour", *(f"{s}_mean" for s in SENSORS))
-            .collect("polars")
-        )
-        result["report"] = str(write_report(result, truth, alerts, hourly, report))
+    with working("evaluating") if not as_json else nullcontext():
+        alerts = nw.to_native(engine.read(ALERT_HISTORY).collect("polars"))
+        predictions = nw.to_native(engine.read(ML_PREDICTIONS).collect("polars"))
+        result = evaluate(truth, alerts, predictions)
+        cases = current_cases(engine)  # with every action people took since the last run
+        result["worklist"] = evaluate_worklist(truth, cases, alerts)
+        if report is not None:
+            hourly = nw.to_native(
+                engine.read(HOURLY_AGGREGATES)
+                .select("compressor_id", "hour", *(f"{s}_mean" for s in SENSORS))
+                .collect("polars")
+            )
+            result["report"] = str(write_report(result, truth, alerts, hourly, report))
     if as_json:
         print(json.dumps(result, indent=2))
         return

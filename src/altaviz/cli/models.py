@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -16,7 +17,7 @@ from altaviz.cli.options import (
     open_lakehouse,
     parse_date,
 )
-from altaviz.cli.render import num, out
+from altaviz.cli.render import num, out, working
 from altaviz.config import load_config
 
 
@@ -49,7 +50,8 @@ def train_command(
     engine = open_lakehouse(lakehouse)
     reg = model_registry(engine)
     moment = None if end is None else datetime.combine(end, datetime.min.time(), UTC)
-    ref = train(engine, cfg, reg, uuid.uuid4().hex[:12], moment, promote)
+    with working("training the anomaly model") if not as_json else nullcontext():
+        ref = train(engine, cfg, reg, uuid.uuid4().hex[:12], moment, promote)
     if as_json:
         print(json.dumps({**ref.__dict__, "store": reg.uri}, indent=2))
     else:
@@ -111,7 +113,8 @@ def predict_command(
     from altaviz.pipeline.ml import score_date
 
     engine = open_lakehouse(lakehouse)
-    scored = score_date(engine, load_config(), model_registry(engine), parse_date(day))
+    with working("scoring") if not as_json else nullcontext():
+        scored = score_date(engine, load_config(), model_registry(engine), parse_date(day))
     summary, last, at_risk, took, wanted = (
         scored.result,
         scored.latest,

@@ -15,7 +15,7 @@ from altaviz.cli.options import (
     Mode,
     Target,
 )
-from altaviz.cli.render import err, out, print_run
+from altaviz.cli.render import err, out, print_run, working
 from altaviz.core.errors import EXIT_FILES_REFUSED, EXIT_QUALITY_HELD
 from altaviz.core.results import RunStatus
 from altaviz.pipeline import PipelineRequest, run_pipeline
@@ -117,7 +117,11 @@ def pipeline_command(
         engine=engine.value,
         accept_fleet_change=accept_fleet_change,
     )
-    summary = run_pipeline(request)
+    if as_json:
+        summary = run_pipeline(request)
+    else:
+        with working("pipeline") as say:
+            summary = run_pipeline(request, on_progress=say)
     if as_json:
         print(json.dumps(summary.model_dump(mode="json"), indent=2))
     else:

@@ -4,6 +4,7 @@ number formats."""
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -38,6 +39,22 @@ def progress(label: str) -> Iterator[Callable[[int, int], None] | None]:
             bar.update(task, completed=done, total=total)
 
         yield update
+
+
+@contextmanager
+def working(label: str) -> Iterator[Callable[[str], None]]:
+    """A spinner with what is being done now, on a terminal (nothing on a pipe or with
+    --json); yields a callback that updates the message (``say``)."""
+    if not sys.stderr.isatty():
+        yield lambda _message: None
+        return
+    began = time.monotonic()
+    with err.status(label) as status:
+
+        def say(message: str) -> None:
+            status.update(f"{label}: {message} [dim]({time.monotonic() - began:.0f} s)[/]")
+
+        yield say
 
 
 def print_simulation(s: SimulationSummary) -> None:

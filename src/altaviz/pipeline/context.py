@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -50,6 +50,7 @@ class RunContext:
     rows: RowCounts = field(default_factory=RowCounts)
     notes: list[str] = field(default_factory=list)
     refused_files: list[str] = field(default_factory=list)  # landing files that could not be read
+    say: Callable[[str], None] = field(default=lambda _message: None)  # progress, for a person
     _repairs: Frame | None = None
 
     def repairs(self) -> Frame:

@@ -128,9 +128,9 @@ def run_ml(
     if champion is not None:
         summary.model_version = champion[1].version
         summary.model_name = champion[1].name
-    say("models")
     latest: nw.DataFrame[Any] | None = None
-    for day in summary.dates:
+    for n, day in enumerate(summary.dates, start=1):
+        say(f"models: {day} ({n} of {len(summary.dates)})")
         hourly = _hourly(engine, day, timedelta(hours=cfg.models.features.history_hours))
         features = features_of.pop(day)
         predictions, opened, resolved = _score_day(

@@ -65,7 +65,9 @@ def promote(run: RunContext) -> Promotion:
     silver_of: dict[date, Frame] = {}
     hourly_of: dict[date, Frame] = {}
     with WriteBehind() as writer:
-        for day in sorted(set(rebuild) | wanted):
+        days = sorted(set(rebuild) | wanted)
+        for n, day in enumerate(days, start=1):
+            run.say(f"silver, quality, gold and alerts: {day} ({n} of {len(days)})")
             held = day in held_before
             if day in rebuild:
                 with run.stage("silver"):

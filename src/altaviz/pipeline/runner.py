@@ -88,10 +88,10 @@ def run_pipeline(
     if engine is None:
         engine = open_engine(request.engine, request.lakehouse, cfg, settings)
     ensure_writable(engine)
-    run = RunContext(engine, cfg, request)
+    run = RunContext(engine, cfg, request, say=on_progress or (lambda _msg: None))
     monitor = monitor or PipelineMonitor(engine, cfg, settings)
     try:
-        summary = _execute(run, settings, on_progress or (lambda _msg: None))
+        summary = _execute(run, settings, run.say)
     except InputError:
         raise  # the input was refused before any table changed: not a run to record
     except BaseException as exc:
