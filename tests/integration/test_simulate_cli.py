@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import polars as pl
 import pytest
 from typer.testing import CliRunner
 
@@ -16,7 +18,7 @@ from altaviz.cli import app
 from altaviz.config import _load
 from altaviz.fleet import SimulationRequest, simulate
 from altaviz.settings import get_settings
-from tests.conftest import START
+from tests.conftest import START, read_table, run_lake
 
 runner = CliRunner()
 SMALL = ["--compressors", "40", "--days", "2", "--start", "2026-03-01T00:00:00Z"]
@@ -210,3 +212,60 @@ def test_a_single_unit_for_many_days_simulates(tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert len(list((tmp_path / "f" / "telemetry").glob("date=*"))) >= 240
+
+
+def test_continue_extends_the_same_fleet_for_a_day_by_day_feed(tmp_path):
+    """`--continue` writes the next days of the same fleet: the earlier files stay as they
+    are, every episode in progress goes on, late readings of the earlier last day arrive in
+    the new days, and it is as deterministic as a first simulation."""
+    first = tmp_path / "feed"
+    args = ["--compressors", "60", "--seed", "9", "--start", "2026-03-01T00:00Z"]
+    assert (
+        runner.invoke(app, ["simulate", *args, "--days", "3", "--output", str(first)]).exit_code
+        == 0
+    )
+
+    def digests(folder):
+        return {
+            p.relative_to(folder / "telemetry").as_posix(): hashlib.md5(p.read_bytes()).hexdigest()
+            for p in sorted((folder / "telemetry").rglob("*.parquet"))
+        }
+
+    before = digests(first)
+    truth_before = pl.read_parquet(first / "truth" / "failures.parquet")
+    twin = tmp_path / "twin"
+    shutil.copytree(first, twin)
+    run_lake(first, tmp_path / "lake", skip_ml=True)
+    days_before = read_table(tmp_path / "lake", "hourly_aggregates")["date"].n_unique()
+
+    result = runner.invoke(app, ["simulate", "--continue", str(first), "--days", "2"])
+    assert result.exit_code == 0, result.output
+    after = digests(first)
+    assert {k: after[k] for k in before} == before  # the earlier landing files are untouched
+    assert {k.split("/")[0] for k in set(after) - set(before)} == {
+        "date=2026-03-04",
+        "date=2026-03-05",
+    }
+    late = pl.read_parquet(next((first / "telemetry" / "date=2026-03-04").glob("*-late.parquet")))
+    assert late.height > 0 and late["timestamp"].max() < datetime(2026, 3, 4, tzinfo=UTC)
+    # Every episode of the first three days is still there, unchanged; new ones start later.
+    truth = pl.read_parquet(first / "truth" / "failures.parquet")
+    assert truth_before.join(truth, on=truth_before.columns, how="anti").height == 0
+    new = truth.join(truth_before, on=truth_before.columns, how="anti")
+    assert (new["onset_time"] >= datetime(2026, 3, 4, tzinfo=UTC)).all()
+    manifest = json.loads((first / "manifest.json").read_text())
+    assert manifest["days"] == 5 and manifest["segments"] == [3, 2]
+
+    assert runner.invoke(app, ["simulate", "--continue", str(twin), "--days", "2"]).exit_code == 0
+    assert digests(twin) == after  # deterministic, as a first simulation is
+
+    # The pipeline takes the new days as the next landing batch of the same fleet.
+    run_lake(first, tmp_path / "lake", skip_ml=True)
+    assert read_table(tmp_path / "lake", "hourly_aggregates")["date"].n_unique() == days_before + 2
+
+
+def test_continue_refuses_what_it_cannot_honour(tmp_path):
+    nothing = runner.invoke(app, ["simulate", "--continue", str(tmp_path), "--days", "1"])
+    assert nothing.exit_code == 2 and "no simulation there" in nothing.stderr
+    mixed = runner.invoke(app, ["simulate", "--continue", str(tmp_path), "--seed", "4"])
+    assert mixed.exit_code == 2 and "drop --seed" in mixed.stderr

@@ -9,19 +9,21 @@ from typing import Annotated, Any
 import typer
 
 from altaviz.cli.app import app
+from altaviz.cli.errors import fail
 from altaviz.cli.options import (
     parse_start,
 )
 from altaviz.cli.render import out, print_simulation, progress
 from altaviz.config import load_config
 from altaviz.core.errors import InputError
-from altaviz.fleet import SimulationRequest, simulate
+from altaviz.fleet import SimulationRequest, continue_simulation, simulate
 from altaviz.fleet.simulator import DEFAULT_COMPRESSORS, DEFAULT_DAYS
 from altaviz.settings import get_settings
 
 
 @app.command("simulate")
 def simulate_command(
+    ctx: typer.Context,
     compressors: Annotated[
         int | None,
         typer.Option(help=f"Fleet size \\[default: {DEFAULT_COMPRESSORS:,}; 10 with --demo]."),
@@ -62,9 +64,33 @@ def simulate_command(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print a machine-readable summary.")
     ] = False,
+    continue_from: Annotated[
+        Path | None,
+        typer.Option(
+            "--continue",
+            help="Extend the simulation in this folder by --days: the same fleet and episodes, "
+            "the next landing days beside the earlier ones (feed the pipeline day by day).",
+            metavar="FOLDER",
+        ),
+    ] = None,
 ) -> None:
     """Simulate a compressor fleet: telemetry, metadata, maintenance log and ground truth;
     with --output kafka|eventhub, also stream the telemetry to the telemetry topic."""
+    if continue_from is not None:
+        given = [
+            f"--{name}"
+            for name in ("compressors", "seed", "start", "demo", "output")
+            if getattr(ctx.get_parameter_source(name), "name", None) == "COMMANDLINE"
+        ]
+        if given:
+            fail(f"--continue takes the fleet from {continue_from}; drop {', '.join(given)}")
+        with progress("Simulating fleet") as update:
+            continued = continue_simulation(continue_from, days, workers, on_progress=update)
+        if as_json:
+            print(json.dumps(continued.model_dump(mode="json"), indent=2))
+        else:
+            print_simulation(continued)
+        return
     begin = parse_start(start)
     target = output if output in ("kafka", "eventhub") else None
     pace = _parse_rate(rate)

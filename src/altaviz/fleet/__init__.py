@@ -5,7 +5,15 @@ from altaviz.fleet.simulator import (
     SimulationError,
     SimulationRequest,
     SimulationSummary,
+    continue_simulation,
     simulate,
 )
 
-__all__ = ["OutputError", "SimulationError", "SimulationRequest", "SimulationSummary", "simulate"]
+__all__ = [
+    "OutputError",
+    "SimulationError",
+    "SimulationRequest",
+    "SimulationSummary",
+    "continue_simulation",
+    "simulate",
+]

@@ -94,16 +94,28 @@ def _ts(us: np.ndarray, missing: np.ndarray | None = None) -> pl.Series:
     return series.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
 
 
+def segment_rng(
+    seed: int, tag: int, segment: int, first: np.random.Generator
+) -> np.random.Generator:
+    """The generator of a run's ``segment``: the run's own for the first, then one per later
+    segment (a continued simulation), so continuing never changes what was drawn before."""
+    return first if segment == 0 else np.random.default_rng([seed, tag, segment])
+
+
 def schedule_episodes(
     config: FleetConfig,
     thresholds: ThresholdsConfig,
     layout: FleetLayout,
     start_us: int,
-    end_us: int,
+    end_us: int | list[int],
     seed: int,
 ) -> Episodes:
-    """Draw every episode that touches ``[start_us, end_us)`` for a randomly degrading fleet."""
-    rng = np.random.default_rng([seed, 0xE915_0DE5])
+    """Draw every episode that touches ``[start_us, end_us)`` for a randomly degrading fleet.
+
+    ``end_us`` may be the ends of a run's segments (a simulation, then its continuations):
+    the episodes of the first segment are then exactly those of a run that ended there."""
+    ends = end_us if isinstance(end_us, list) else [end_us]
+    first = rng = np.random.default_rng([seed, 0xE915_0DE5])
     spec = config.failures
     n = layout.size
     weights = np.array([spec.modes[m].monthly_incidence for m in MODES])  # type: ignore[index]
@@ -155,15 +167,18 @@ def schedule_episodes(
     next_onset[fresh] = start_us + healthy(len(fresh))
     for units, _, onset, dur, rep in parts:
         next_onset[units] = onset + dur + rep + healthy(len(units))
-    # Later episodes, round by round (a unit rarely has more than one in a run).
-    while (due := np.flatnonzero(next_onset < end_us)).size:
-        modes = rng.choice(len(MODES), len(due), p=weights)
-        dur = durations(modes)
-        rep = repairs(len(due))
-        onset = next_onset[due]
-        parts.append((due, modes, onset, dur, rep))
-        next_onset[due] = onset + dur + rep + healthy(len(due))
-    return _calibrate(config, thresholds, layout, parts, rng)
+    # Later episodes, round by round (a unit rarely has more than one in a run), segment by
+    # segment: each continuation draws its own, after every episode drawn before it.
+    for segment, end in enumerate(ends):
+        rng = segment_rng(seed, 0xE915_0DE5, segment, first)
+        while (due := np.flatnonzero(next_onset < end)).size:
+            modes = rng.choice(len(MODES), len(due), p=weights)
+            dur = durations(modes)
+            rep = repairs(len(due))
+            onset = next_onset[due]
+            parts.append((due, modes, onset, dur, rep))
+            next_onset[due] = onset + dur + rep + healthy(len(due))
+    return _calibrate(config, thresholds, layout, parts, first)
 
 
 def demo_episodes(

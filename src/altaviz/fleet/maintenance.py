@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 
 from altaviz.config.schema import FleetConfig
-from altaviz.fleet.episodes import US_PER_HOUR, Episodes
+from altaviz.fleet.episodes import US_PER_HOUR, Episodes, segment_rng
 from altaviz.fleet.failure_modes import MODES
 from altaviz.fleet.layout import FleetLayout
 
@@ -28,25 +28,35 @@ class ServiceWindows:
 
 
 def schedule_service(
-    config: FleetConfig, layout: FleetLayout, start_us: int, end_us: int, seed: int
+    config: FleetConfig, layout: FleetLayout, start_us: int, end_us: int | list[int], seed: int
 ) -> ServiceWindows:
-    """Service every ``service_interval_hours`` of running, each unit at its own phase."""
-    rng = np.random.default_rng([seed, 0x5E41_11CE])
+    """Service every ``service_interval_hours`` of running, each unit at its own phase;
+    ``end_us`` may be the ends of a run's segments (see ``schedule_episodes``)."""
+    ends = end_us if isinstance(end_us, list) else [end_us]
+    first = np.random.default_rng([seed, 0x5E41_11CE])
+    rng = first
     spec = config.maintenance
     interval = int(spec.service_interval_hours * US_PER_HOUR)
     # The previous visit had finished before the run began.
     longest = int(spec.service_downtime_hours[1] * US_PER_HOUR)
     since = np.round(rng.uniform(longest, interval, layout.size)).astype(np.int64)
     last = start_us - since
-    units, starts = [], []
     due = last + interval
-    while (sel := np.flatnonzero(due < end_us)).size:
-        units.append(sel)
-        starts.append(due[sel])
-        due[sel] += interval
-    unit = np.concatenate(units) if units else np.empty(0, np.int64)
-    start = np.concatenate(starts) if starts else np.empty(0, np.int64)
-    hours = rng.uniform(*spec.service_downtime_hours, len(unit))
+    unit_parts, start_parts, hour_parts = [], [], []
+    for segment, end in enumerate(ends):
+        rng = segment_rng(seed, 0x5E41_11CE, segment, first)
+        units, starts = [], []
+        while (sel := np.flatnonzero(due < end)).size:
+            units.append(sel)
+            starts.append(due[sel])
+            due[sel] += interval
+        unit_parts += units
+        start_parts += starts
+        count = sum(len(u) for u in units)
+        hour_parts.append(rng.uniform(*spec.service_downtime_hours, count))
+    unit = np.concatenate(unit_parts) if unit_parts else np.empty(0, np.int64)
+    start = np.concatenate(start_parts) if start_parts else np.empty(0, np.int64)
+    hours = np.concatenate(hour_parts)
     return ServiceWindows(unit, start, start + np.round(hours * US_PER_HOUR).astype(np.int64), last)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -56,6 +57,9 @@ class SimulationRequest:
     start: datetime | None = None
     demo: bool = False
     workers: int | None = None
+    before: tuple[int, ...] = ()
+    """Days of the segments simulated before this one (a continuation), from ``start`` on:
+    this run then writes only its own ``days``, of the same fleet and episodes."""
 
 
 class SimulationSummary(BaseModel):
@@ -127,21 +131,26 @@ def simulate(
     if request.workers is not None and request.workers < 1:
         raise SimulationError(f"--workers must be at least 1, got {request.workers}")
     interval = fleet_cfg.telemetry.interval_minutes
-    start = resolve_start(request.start, request.days, interval)
+    segments = [*request.before, request.days]
+    total_days = sum(segments)
+    start = resolve_start(request.start, total_days, interval)
     step_us = interval * 60_000_000
-    slots = request.days * 1440 // interval
+    per_day = 1440 // interval
+    slots = total_days * per_day
     start_us = to_us(start)
     end_us = start_us + slots * step_us
+    ends = [start_us + d * per_day * step_us for d in np.cumsum(segments).tolist()]
 
     if request.demo:
         layout = build_demo_layout(fleet_cfg, start, request.seed)
-        episodes = demo_episodes(fleet_cfg, cfg.thresholds, layout, end_us, request.seed)
+        # The demo's failures are placed against the first segment's end, as first simulated.
+        episodes = demo_episodes(fleet_cfg, cfg.thresholds, layout, ends[0], request.seed)
     else:
         layout = build_layout(fleet_cfg, compressors, start, request.seed)
         episodes = schedule_episodes(
-            fleet_cfg, cfg.thresholds, layout, start_us, end_us, request.seed
+            fleet_cfg, cfg.thresholds, layout, start_us, ends, request.seed
         )
-    service = schedule_service(fleet_cfg, layout, start_us, end_us, request.seed)
+    service = schedule_service(fleet_cfg, layout, start_us, ends, request.seed)
     ctx = RunContext(
         config=fleet_cfg,
         layout=layout,
@@ -154,11 +163,18 @@ def simulate(
         seed=request.seed,
         ids=pa.array(layout.compressor_ids, pa.string()),
     )
-    chunks = plan_chunks(slots, layout.size, 1440 // interval)
+    earlier = sum(request.before) * per_day
+    # A continuation also replays the last earlier day, for its readings that arrive after
+    # that run's end: they land in the new days, as a live feed would deliver them.
+    chunks = [
+        c for c in plan_chunks(slots, layout.size, per_day) if c.first_slot >= earlier - per_day
+    ]
+    tail_until = start_us + earlier * step_us if request.before else None
+    window_start = start + timedelta(days=sum(request.before))
 
     with staged_output(request.output) as out:
         paths = _paths(out)
-        counts = _write_chunks(ctx, chunks, out, request.workers, on_progress)
+        counts = _write_chunks(ctx, chunks, out, request.workers, on_progress, tail_until)
         _write_table(layout.units, out / "compressor_metadata.parquet")
         _write_table(layout.stations, out / "stations.parquet")
         _write_table(
@@ -169,12 +185,13 @@ def simulate(
         failures = episodes.to_frame(layout, fleet_cfg)
         _write_table(failures, truth / "failures.parquet")
         _write_table(_unit_truth(layout), truth / "units.parquet")
-        summary_counts = _episode_counts(failures, start, start + timedelta(days=request.days))
+        summary_counts = _episode_counts(failures, window_start, start + timedelta(days=total_days))
         manifest = {
             "generator": f"altaviz {__version__}",
             "seed": request.seed,
             "start": start.isoformat(),
-            "days": request.days,
+            "days": total_days,
+            "segments": segments,
             "interval_minutes": interval,
             "compressors": layout.size,
             "demo": request.demo,
@@ -190,9 +207,9 @@ def simulate(
         compressors=layout.size,
         stations=layout.stations.height,
         basins=layout.stations["basin_code"].n_unique(),
-        scheduled_readings=slots * layout.size,
-        start=start,
-        end=start + timedelta(days=request.days),
+        scheduled_readings=(slots - earlier) * layout.size,
+        start=window_start,
+        end=start + timedelta(days=total_days),
         days=request.days,
         seed=request.seed,
         demo=request.demo,
@@ -202,6 +219,71 @@ def simulate(
         rows_per_s=round(counts["rows"] / elapsed, 1),
         **summary_counts,
     )
+
+
+REPLACED_ON_CONTINUE = (
+    "compressor_metadata.parquet",
+    "stations.parquet",
+    "maintenance_events.parquet",
+    "truth/failures.parquet",
+    "truth/units.parquet",
+)
+
+
+def continue_simulation(
+    folder: Path,
+    days: int,
+    workers: int | None = None,
+    config: AppConfig | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> SimulationSummary:
+    """Extend the simulation in ``folder`` by ``days``: the same fleet, the episodes in
+    progress carried on, the next landing days written beside the earlier ones (which stay
+    as they are). Equal to having simulated the whole span at once."""
+    manifest_path = folder / MANIFEST
+    if not manifest_path.exists():
+        raise SimulationError(f"--continue {folder}: no simulation there (no {MANIFEST})")
+    earlier = json.loads(manifest_path.read_text())
+    cfg = config or load_config()
+    if earlier["interval_minutes"] != cfg.fleet.telemetry.interval_minutes:
+        raise SimulationError(
+            f"--continue {folder}: simulated every {earlier['interval_minutes']} min, but "
+            f"fleet.yaml now says {cfg.fleet.telemetry.interval_minutes}"
+        )
+    request = SimulationRequest(
+        output=folder.resolve().parent / f".{folder.name}.continued",
+        compressors=None if earlier["demo"] else earlier["compressors"],
+        days=days,
+        seed=earlier["seed"],
+        start=datetime.fromisoformat(earlier["start"]),
+        demo=earlier["demo"],
+        workers=workers,
+        before=tuple(earlier.get("segments", [earlier["days"]])),
+    )
+    summary = simulate(request, cfg, on_progress)
+    staged = request.output
+    try:
+        for new in sorted((staged / "telemetry").rglob("*.parquet")) + sorted(
+            (staged / "truth" / "dirt").glob("*.parquet")
+        ):
+            target = folder / new.relative_to(staged)
+            if target.exists():
+                raise SimulationError(f"--continue {folder}: {target} exists already")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            new.rename(target)
+        for name in REPLACED_ON_CONTINUE:
+            (staged / name).replace(folder / name)
+        manifest = json.loads((staged / MANIFEST).read_text())
+        manifest["rows"] += earlier["rows"]
+        manifest["dirt"] = {
+            k: earlier["dirt"].get(k, 0) + manifest["dirt"].get(k, 0)
+            for k in sorted({*earlier["dirt"], *manifest["dirt"]})
+        }
+        manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
+    finally:
+        shutil.rmtree(staged, ignore_errors=True)
+    paths = {k: str(folder / Path(v).relative_to(staged)) for k, v in summary.paths.items()}
+    return summary.model_copy(update={"paths": paths})
 
 
 def plan_chunks(slots: int, units: int, slots_per_day: int) -> list[Chunk]:
@@ -243,7 +325,10 @@ def _write_chunks(
     out: Path,
     workers: int | None,
     on_progress: Callable[[int, int], None] | None,
+    tail_until: int | None = None,
 ) -> dict:
+    """Write the chunks' telemetry by landing date and their dirt; a chunk starting before
+    ``tail_until`` (an earlier run's last day) gives only its readings arriving after it."""
     dirt_dir = out / "truth" / "dirt"
     dirt_dir.mkdir(parents=True)
 
@@ -251,6 +336,15 @@ def _write_chunks(
         data = generate_chunk(ctx, chunk)
         name = f"part-{chunk.index:05d}-{chunk.first_unit:07d}.parquet"
         table = data.telemetry
+        replay = (
+            tail_until is not None and ctx.start_us + chunk.first_slot * ctx.step_us < tail_until
+        )
+        if replay:
+            late = pa.compute.greater_equal(
+                table["received_at"].cast(pa.int64()), pa.scalar(tail_until, pa.int64())
+            )
+            table = table.filter(late)
+            name = name.replace(".parquet", "-late.parquet")
         days = pa.compute.divide(
             table["received_at"].cast(pa.int64()), pa.scalar(US_PER_DAY, pa.int64())
         ).to_numpy()
@@ -261,6 +355,8 @@ def _write_chunks(
             folder = out / "telemetry" / f"date={day}"
             folder.mkdir(parents=True, exist_ok=True)
             pq.write_table(table.slice(lo, hi - lo), folder / name, compression="zstd")
+        if replay:  # its dirt was recorded with the earlier run
+            return table.num_rows, {}
         pq.write_table(data.dirt, dirt_dir / name, compression="zstd")
         kinds = pa.compute.value_counts(data.dirt["kind"]).to_pylist()
         return table.num_rows, {k["values"]: k["counts"] for k in kinds}
