@@ -59,3 +59,17 @@ def simulate_fleet(
 def lake_env(tmp: str | Path, **extra: str) -> dict[str, str]:
     """The environment for a benchmark's own lakehouse: an MLflow store inside ``tmp``."""
     return {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp}/mlruns/mlflow.db", **extra}
+
+
+def wait_for_health(base: str, seconds: float = 120.0) -> None:
+    """Wait until `altaviz serve` at ``base`` answers /health (it loads its snapshot first)."""
+    import httpx
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise SystemExit(f"altaviz serve at {base} did not answer /health in {seconds:.0f} s")

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import httpx
 
-from _child import ALTAVIZ, lake_env, simulate_fleet
+from _child import ALTAVIZ, lake_env, simulate_fleet, wait_for_health
 
 KEY = "bench-key-0123456789"
 
@@ -113,12 +113,7 @@ def main() -> None:
         )
         base = f"http://127.0.0.1:{port}"
         try:
-            for _ in range(200):
-                try:
-                    if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.1)
+            wait_for_health(base)
             ids = [f"COMP-{i:04d}" for i in range(1, args.compressors + 1)]
             print(f"altaviz serve, {args.clients} concurrent clients, {os.cpu_count()} cores")
             if shutil.which("wrk"):

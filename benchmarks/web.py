@@ -30,7 +30,7 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import Page, sync_playwright
 
-from _child import ALTAVIZ, lake_env, simulate_fleet
+from _child import ALTAVIZ, lake_env, simulate_fleet, wait_for_health
 
 KEY = "bench-engineer-key"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -97,12 +97,7 @@ def main() -> None:
             [*ALTAVIZ, "serve", "--lakehouse", str(lake), "--port", str(port)], env=env
         )
         try:
-            for _ in range(600):
-                try:
-                    if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.2)
+            wait_for_health(base)
             run(base, args.samples, args.screenshots)
         finally:
             server.terminate()

@@ -3,11 +3,12 @@ worklist and cases are in :mod:`altaviz.web.worklist`)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Annotated, Literal
 
 import polars as pl
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -157,22 +158,31 @@ async def unit_diagnosis(
     return render(request, "_diagnosis.html", who, report=report, error=None, note=note)
 
 
+@dataclass
+class Period:
+    """What the emissions page and its CSV total: per basin, station or unit, from ``since``
+    to ``until`` (both included; default every date on record)."""
+
+    by: Literal["basin", "station", "unit"] = "basin"
+    since: date | None = None
+    until: date | None = None
+
+
+PeriodDep = Annotated[Period, Depends()]
+
+
 @router.get("/ui/emissions", response_class=HTMLResponse)
 def emissions_page(
-    request: Request,
-    who: PersonDep,
-    served: ServedDep,
-    by: Literal["basin", "station", "unit"] = "basin",
-    since: date | None = None,
-    until: date | None = None,
+    request: Request, who: PersonDep, served: ServedDep, period: PeriodDep
 ) -> HTMLResponse:
     """Methane and CO2e by basin, station or unit over a period, against the threshold."""
+    by, since, until = period.by, period.since, period.until
     error = (
         f"the period starts ({since}) after it ends ({until})"
         if since and until and since > until
         else None
     )
-    totals, span = (None, None) if error else _emissions(request, served, by, since, until)
+    totals, span = (None, None) if error else _emissions(request, served, period)
     threshold = served.config.models.emissions.reporting_threshold_t_co2e
     return render(
         request,
@@ -193,18 +203,13 @@ def emissions_page(
 
 @router.get("/ui/emissions.csv")
 def emissions_csv(
-    request: Request,
-    who: PersonDep,
-    served: ServedDep,
-    by: Literal["basin", "station", "unit"] = "basin",
-    since: date | None = None,
-    until: date | None = None,
+    request: Request, who: PersonDep, served: ServedDep, period: PeriodDep
 ) -> Response:
     """The emissions page's table as CSV (every row, not only the ones shown)."""
-    totals, span = _emissions(request, served, by, since, until)
+    totals, span = _emissions(request, served, period)
     if span is None:
         raise HTTPException(404, "no emissions estimates for those dates")
-    name = f"altaviz-emissions-by-{by}-{span[0]}-{span[1]}.csv"
+    name = f"altaviz-emissions-by-{period.by}-{span[0]}-{span[1]}.csv"
     return Response(
         reports.as_csv(totals),
         media_type="text/csv",
@@ -277,12 +282,13 @@ def _maintenance(served: Served, compressor_id: str) -> list[dict]:
     )
 
 
-def _emissions(request: Request, served: Served, by: str, since: date | None, until: date | None):
+def _emissions(request: Request, served: Served, period: Period):
     web: Web = request.app.state.web
+    p = period
     return web.memo.get(
-        ("emissions", by, since, until),
+        ("emissions", p.by, p.since, p.until),
         served.engine.version(lake.EMISSIONS_ESTIMATES),
-        lambda: emissions_totals(served.engine, served.config, by, since, until),  # type: ignore[arg-type]
+        lambda: emissions_totals(served.engine, served.config, p.by, p.since, p.until),
     )
 
 
