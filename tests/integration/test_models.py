@@ -145,7 +145,7 @@ def test_train_models_predict_evaluate_commands(small_lake, small_fleet):
     trained = runner.invoke(app, ["train", *lake_opt, "--json"])
     assert trained.exit_code == 0, trained.output
     assert json.loads(trained.stdout)["alias"] == "challenger"
-    listed = runner.invoke(app, ["models", "--json"])
+    listed = runner.invoke(app, ["models", *lake_opt, "--json"])
     aliases = [a for v in json.loads(listed.stdout) for a in v["aliases"]]
     assert "champion" in aliases and "challenger" in aliases
 

@@ -41,15 +41,18 @@ def serve_command(
     settings = get_settings()
     if not settings.api_keys():
         fail("set ALTAVIZ_API_KEYS (comma-separated keys) before serving the API")
+    app = add_web(create_app(open_lakehouse(lakehouse), load_config(), settings))
+    check_port(host, port)
+    requests = logging.getLogger("altaviz.api.access")
+    handler = logging.StreamHandler()
     if access_log:
-        handler = logging.StreamHandler()
-        requests = logging.getLogger("altaviz.api.access")
         requests.addHandler(handler)
         requests.setLevel(logging.INFO)
         requests.propagate = False
-    app = add_web(create_app(open_lakehouse(lakehouse), load_config(), settings))
-    check_port(host, port)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+    finally:
+        requests.removeHandler(handler)  # the server is done: its stderr may be gone too
 
 
 def check_port(host: str, port: int) -> None:

@@ -57,7 +57,7 @@ class Outline:
 @cache
 def outline() -> Outline:
     """The lower 48 states, projected and fitted to the map's width (computed once)."""
-    topo = json.loads(resources.files("altaviz.web").joinpath("data/states-10m.json").read_text())
+    topo = json.loads(resources.files("altaviz.web").joinpath("geo/states-10m.json").read_text())
     arcs = _decode_arcs(topo)
     rings: list[list[tuple[float, float]]] = []
     for state in topo["objects"]["states"]["geometries"]:
