@@ -109,7 +109,8 @@ def main() -> None:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
         server = subprocess.Popen(
-            [*ALTAVIZ, "serve", "--lakehouse", str(lake), "--port", str(port)], env=env
+            [*ALTAVIZ, "serve", "--lakehouse", str(lake), "--port", str(port), "--no-access-log"],
+            env=env,
         )
         base = f"http://127.0.0.1:{port}"
         try:

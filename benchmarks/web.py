@@ -94,7 +94,8 @@ def main() -> None:
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         server = subprocess.Popen(
-            [*ALTAVIZ, "serve", "--lakehouse", str(lake), "--port", str(port)], env=env
+            [*ALTAVIZ, "serve", "--lakehouse", str(lake), "--port", str(port), "--no-access-log"],
+            env=env,
         )
         try:
             wait_for_health(base)
