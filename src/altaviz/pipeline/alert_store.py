@@ -9,7 +9,7 @@ from datetime import date, datetime
 import narwhals as nw
 
 from altaviz.core.days import day_bounds
-from altaviz.core.frames import Frame, done, height, values
+from altaviz.core.frames import Frame, done, height, rows, values
 from altaviz.engines import Engine
 from altaviz.lake import catalog as lake
 from altaviz.transforms.alerts import TREND
@@ -43,22 +43,24 @@ def write_alerts(engine: Engine, alerts: Frame, day: date, types: Sequence[str])
     or resolves are merged on their IDs.
     """
     start, end = day_bounds(day)
-    kinds = nw.col("alert_type").is_in(list(types))
     resolved_at = nw.col("resolved_at")
     in_day = ~resolved_at.is_null() & (resolved_at >= start) & (resolved_at < end)
-    known = set(
-        values(engine.read(lake.ALERT_HISTORY, (nw.col("date") == day) & kinds), "alert_id")
-    )
-    was_resolved = set(values(engine.read(lake.ALERT_HISTORY, kinds & in_day), "alert_id"))
     new = opened_on(alerts, day)
+    opened = set(values(new, "alert_id"))
+    resolved = set(values(alerts.filter(in_day), "alert_id"))
+    # What the history held of these alerts before this write, read once.
+    before = rows(
+        engine.read(lake.ALERT_HISTORY, nw.col("alert_id").is_in(sorted(opened | resolved)))
+        .filter(nw.col("alert_type").is_in(list(types)))
+        .select("alert_id", in_day.alias("_resolved"))
+    )
     engine.replace(lake.ALERT_HISTORY, new, {"date": [day], "alert_type": list(types)})
     earlier = alerts.filter(nw.col("opened_at") < start)
     if height(earlier):
         engine.merge(lake.ALERT_HISTORY, earlier)
-    resolved = alerts.filter(in_day)
-    opened_now = set(values(new, "alert_id")) - known
-    resolved_now = set(values(resolved, "alert_id")) - was_resolved
-    return len(opened_now), len(resolved_now)
+    known = {r["alert_id"] for r in before}
+    was_resolved = {r["alert_id"] for r in before if r["_resolved"]}
+    return len(opened - known), len(resolved - was_resolved)
 
 
 def opened_on(alerts: Frame, day: date) -> Frame:

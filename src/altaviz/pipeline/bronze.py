@@ -41,7 +41,8 @@ def landing_entries(source: Path) -> tuple[list[Path], list[Path]]:
         for p in found
         if p.is_file() and landing_format(p.name) and p.parent.name.startswith("date=")
     ]
-    return readable, [p for p in found if p not in set(readable)]
+    read = set(readable)
+    return readable, [p for p in found if p not in read]
 
 
 def ingest(run: RunContext, source: Path) -> int:

@@ -68,37 +68,27 @@ def alert_rows(alerts: Frame, units: Frame, rules: AlertRules) -> Frame:
         .then(nw.lit("open"))
         .otherwise(nw.lit("resolved"))
     )
-    crossing = nw.concat_str(
-        nw.col("sensor"),
-        nw.lit(" "),
-        nw.col("severity"),
-        nw.lit(": 1-hour mean "),
+    who = nw.concat_str(nw.col("sensor"), nw.lit(" "), nw.col("severity"), nw.lit(": "))
+    opened_with = nw.concat_str(  # the crossing an alert opened with
         nw.col("trigger_value").round(2).cast(nw.String),
         nw.lit(" crossed "),
         nw.col("alert_type"),
         nw.lit(" limit "),
         nw.col("limit_value").round(2).cast(nw.String),
     )
+    crossing = nw.concat_str(who, nw.lit("1-hour mean "), opened_with)
     # A critical alert quotes how far it went (its peak) beside the crossing it opened with,
     # so its message never pairs "critical" with only the opening value and limit.
     escalated = nw.concat_str(
-        nw.col("sensor"),
-        nw.lit(" "),
-        nw.col("severity"),
-        nw.lit(": 1-hour mean reached "),
+        who,
+        nw.lit("1-hour mean reached "),
         nw.col("peak_value").round(2).cast(nw.String),
         nw.lit("; it opened when "),
-        nw.col("trigger_value").round(2).cast(nw.String),
-        nw.lit(" crossed the "),
-        nw.col("alert_type"),
-        nw.lit(" limit "),
-        nw.col("limit_value").round(2).cast(nw.String),
+        opened_with,
     )
     falling = nw.concat_str(
-        nw.col("sensor"),
-        nw.lit(" "),
-        nw.col("severity"),
-        nw.lit(": falling "),
+        who,
+        nw.lit("falling "),
         (nw.col("trigger_value") * -100).round(2).cast(nw.String),
         nw.lit(" %/day, beyond the trend limit of "),
         (nw.col("limit_value") * -100).round(2).cast(nw.String),

@@ -22,7 +22,7 @@ from altaviz.web.auth import PersonDep
 from altaviz.web.charts import SPANS, UnitContext, fleet_limits, unit_charts
 from altaviz.web.map import outline
 from altaviz.web.site import Web, options, render, stamp
-from altaviz.worklist.view import current_cases
+from altaviz.worklist.view import CaseFilter, current_cases, list_cases
 
 router = APIRouter(include_in_schema=False)
 Short = Annotated[str | None, Query(max_length=64)]
@@ -83,16 +83,12 @@ def unit_page(
     """One unit: its trends with limits and markers, models, diagnosis, history, metadata."""
     _check_span(days)
     found = _unit(served, compressor_id)
-    cases = current_cases(served.engine)
-    unit_cases = (
-        cases.filter(pl.col("compressor_id") == found["compressor"]["compressor_id"]).sort(
-            "opened_at", descending=True
-        )
-        if cases.height
-        else cases
-    )
+    uid = found["compressor"]["compressor_id"]
+    cases = list_cases(served.engine, CaseFilter(compressor_id=uid))
     snapshot = served.store.get()
-    alerts = snapshot.alerts.filter(pl.col("compressor_id") == found["compressor"]["compressor_id"])
+    alerts = snapshot.alerts.filter(pl.col("compressor_id") == uid)
+    events = _all_maintenance(served, request.app.state.web)
+    history = events.filter(pl.col("compressor_id") == uid).sort("started_at", descending=True)
     return render(
         request,
         "unit.html",
@@ -100,9 +96,9 @@ def unit_page(
         unit=found["compressor"],
         latest=found["latest_readings"],
         prediction=found["prediction"],
-        cases=unit_cases.head(10).to_dicts(),
+        cases=cases.head(10).to_dicts(),
         alerts=alerts.head(20).to_dicts(),
-        maintenance=_maintenance(served, found["compressor"]["compressor_id"]),
+        maintenance=history.to_dicts(),
         days=days,
         spans=SPANS,
     )
@@ -268,17 +264,6 @@ def _all_maintenance(served: Served, web: Web) -> pl.DataFrame:
         "maintenance",
         engine.version(lake.MAINTENANCE_EVENTS),
         lambda: reports.table(engine, lake.MAINTENANCE_EVENTS),
-    )
-
-
-def _maintenance(served: Served, compressor_id: str) -> list[dict]:
-    events = reports.table(served.engine, lake.MAINTENANCE_EVENTS)
-    if not events.height:
-        return []
-    return (
-        events.filter(pl.col("compressor_id") == compressor_id)
-        .sort("started_at", descending=True)
-        .to_dicts()
     )
 
 
