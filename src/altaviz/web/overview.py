@@ -143,11 +143,10 @@ def headline(conditions: pl.DataFrame, newest_hour: datetime | None) -> dict[str
     """The figures at the top of the overview."""
     counts = dict.fromkeys(CONDITIONS, 0) | dict(conditions.group_by("condition").len().iter_rows())
     cases = conditions.filter(pl.col("case_id").is_not_null())
-    freshness = (
-        (datetime.now(UTC) - (newest_hour + timedelta(hours=1))).total_seconds() / 60.0
-        if newest_hour is not None
-        else None
-    )
+    now = datetime.now(UTC)
+    # Gold covers its newest hour up to that hour's end - or up to now, while it is current.
+    as_of = min(newest_hour + timedelta(hours=1), now) if newest_hour is not None else None
+    freshness = (now - as_of).total_seconds() / 60.0 if as_of is not None else None
     return {
         "units": conditions.height,
         "reporting": int(conditions["reporting"].sum()),
@@ -155,7 +154,7 @@ def headline(conditions: pl.DataFrame, newest_hour: datetime | None) -> dict[str
         "cases_critical": cases.filter(pl.col("case_severity") == "critical").height,
         "cases_warning": cases.filter(pl.col("case_severity") == "warning").height,
         "at_risk": int(conditions["at_risk"].sum()),
-        "data_as_of": newest_hour + timedelta(hours=1) if newest_hour is not None else None,
+        "data_as_of": as_of,
         "freshness_minutes": freshness,
     }
 
