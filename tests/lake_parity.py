@@ -15,7 +15,7 @@ from altaviz.lake import catalog as lake
 from altaviz.lake.catalog import TableSpec
 
 # Run bookkeeping, not results: which run wrote what, when, and at which table version.
-RUN_COLUMNS = {"ingested_at"}
+RUN_COLUMNS = {"ingested_at", "recorded_at"}
 JSON_COLUMNS = {"raw_record"}
 # Text that renders floats rounded (alert messages): two values equal to 1e-9 can round to
 # neighbouring last digits when they straddle a tie, so such numbers may differ by one unit of
@@ -41,6 +41,9 @@ DATA_TABLES = (
     lake.ALERT_HISTORY,
     lake.FLEET_HEALTH,
     lake.UNIT_BASELINES,
+    lake.OPERATING_MODES,
+    lake.OPERATING_MODE_DAYS,
+    lake.PACKING_MEASUREMENTS,
 )
 
 

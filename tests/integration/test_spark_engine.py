@@ -8,6 +8,7 @@ equal a single-engine run.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 
@@ -31,8 +32,8 @@ REFERENCE = ("compressor_metadata.parquet", "stations.parquet", "maintenance_eve
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory: pytest.TempPathFactory, config) -> Path:
     """The demo fleet for six days: every failure mode planted (each trips on the last day but
-    one), the fleet's usual dirt, and a landing file of bad records."""
-    cfg = planted_config(config, failed_days_before_end=1.0)
+    one), standby spells, the fleet's usual dirt, and a landing file of bad records."""
+    cfg = with_standby(planted_config(config, failed_days_before_end=1.0))
     out = tmp_path_factory.mktemp("spark_fleet") / "fleet"
     simulate(SimulationRequest(output=out, days=DAYS, seed=9, start=START, demo=True), config=cfg)
     write_bad_batch(out)
@@ -54,6 +55,12 @@ def spark_lake(tmp_path_factory, fleet) -> Path:
     return lake
 
 
+def with_standby(config):
+    """``config`` whose demo fleet stands by every two days or so."""
+    standby = config.fleet.standby.model_copy(update={"demo": True, "mean_days_between": 2.0})
+    return dataclasses.replace(config, fleet=config.fleet.model_copy(update={"standby": standby}))
+
+
 def test_the_fixture_holds_what_parity_must_cover(fleet, polars_lake):
     truth = pl.read_parquet(fleet / "truth" / "failures.parquet")
     assert set(truth["failure_mode"]) >= set(MODES)
@@ -65,6 +72,8 @@ def test_the_fixture_holds_what_parity_must_cover(fleet, polars_lake):
     bronze = read_table(polars_lake, "sensor_readings")
     assert bronze.filter(pl.col("vibration_mms").is_null()).height > 0  # dropouts
     assert read_table(polars_lake, "dead_letter").height == 8
+    modes = read_table(polars_lake, "operating_mode_days")
+    assert modes["standby_hours"].sum() > 0 and modes["depressurised_hours"].sum() > 0
     alerts = read_table(polars_lake, "alert_history")
     assert alerts.filter(pl.col("compressor_id").is_in(truth["compressor_id"])).height > 0
 

@@ -1,4 +1,5 @@
-"""Emissions against hand-worked examples of the spec's Subpart W method."""
+"""Emissions against hand-worked examples: the spec's Subpart W method, a worn packing's
+extra vent, standby hours, the OOOOb flag and the facility totals."""
 
 from __future__ import annotations
 
@@ -9,51 +10,59 @@ import polars as pl
 import pytest
 
 from altaviz.config import load_config
-from altaviz.ml.emissions import emissions_summary, hourly_emissions
+from altaviz.ml.emissions import emissions_summary, hourly_emissions, over_limit, packing_leak
 
 HOUR = datetime(2026, 1, 1, tzinfo=UTC)
+UNIT = "COMP-0001"
+CONFIG = load_config().models
+FACTORS = CONFIG.emissions
 
 
-def frames(readings: int = 12, checked: datetime | None = HOUR - timedelta(hours=100)):
-    hourly = nw.from_native(
-        pl.DataFrame(
-            {
-                "compressor_id": ["COMP-0001"],
-                "hour": [HOUR],
-                "horsepower_mean": [1000.0],
-                "suction_pressure_psi_mean": [35.3],  # 50 psia
-                "discharge_pressure_psi_mean": [135.3],  # 150 psia: compression ratio 3
-                "reading_count": [readings],
-                "date": [date(2026, 1, 1)],
-            }
-        )
+def frames(operating: float = 1.0, standby: float = 0.0, checked: datetime | None = HOUR):
+    """One hour of one 4-cylinder unit at compression ratio 3 (50 psia in, 150 psia out)."""
+    key = {"compressor_id": [UNIT], "hour": [HOUR]}
+    hourly = pl.DataFrame(
+        {
+            **key,
+            "horsepower_mean": [1000.0],
+            "suction_pressure_psi_mean": [35.3],
+            "discharge_pressure_psi_mean": [135.3],
+            "reading_count": [round(12 * operating)],
+        }
     )
-    units = nw.from_native(
-        pl.DataFrame(
-            {
-                "compressor_id": ["COMP-0001"],
-                "station_id": ["ST-1"],
-                "basin": ["Permian"],
-                "cylinders": [4],
-            }
-        )
+    modes = pl.DataFrame(
+        {
+            **key,
+            "date": [date(2026, 1, 1)],
+            "operating_hours": [operating],
+            "standby_hours": [standby],
+            "readings": [12],
+            "standby_compression_ratio": [1.5 if standby else None],
+        }
     )
-    checks = nw.from_native(
-        pl.DataFrame(
-            {"compressor_id": ["COMP-0001"], "hour": [HOUR], "checked_at": [checked]},
-            schema={
-                "compressor_id": pl.String,
-                "hour": pl.Datetime("us", "UTC"),
-                "checked_at": pl.Datetime("us", "UTC"),
-            },
-        )
+    units = pl.DataFrame(
+        {"compressor_id": [UNIT], "station_id": ["ST-1"], "basin": ["Permian"], "cylinders": [4]}
     )
-    return hourly, units, checks
+    checks = pl.DataFrame(
+        {**key, "checked_at": [checked]},
+        schema={
+            "compressor_id": pl.String,
+            "hour": pl.Datetime("us", "UTC"),
+            "checked_at": pl.Datetime("us", "UTC"),
+        },
+    )
+    leak = pl.DataFrame(
+        {**key, "packing_leak_scfm_per_cylinder": [0.0], "packing_leak_sd_scfm": [0.0]}
+    )
+    return [nw.from_native(f) for f in (hourly, modes, units, checks, leak)]
+
+
+def estimate(**kwargs) -> dict:
+    return hourly_emissions(*frames(**kwargs), FACTORS).rows(named=True)[0]
 
 
 def test_one_full_hour_matches_the_hand_worked_figures():
-    factors = load_config().models.emissions
-    row = hourly_emissions(*frames(), factors, readings_per_hour=12).rows(named=True)[0]
+    row = estimate(checked=HOUR - timedelta(hours=100))
     # fuel 1000 hp x 0.007 = 7 MMBtu; CH4 7 x 0.0023 = 0.0161 lb; CO2 7 x 117 = 819 lb
     assert row["fuel_mmbtu"] == pytest.approx(7.0)
     assert row["ch4_combustion_lb"] == pytest.approx(0.0161)
@@ -66,31 +75,80 @@ def test_one_full_hour_matches_the_hand_worked_figures():
     assert row["co2e_t"] == pytest.approx((0.3312053 * 28 + 819) / 2204.62)
     # OOOOb: 8.01 scf/h / 60 / 4 cylinders = 0.0334 scf/min per cylinder, under 2
     assert row["packing_vent_scfm_per_cylinder"] == pytest.approx(8.01 / 60 / 4)
-    assert row["packing_over_limit"] is False
     assert row["hours_since_packing_check"] == pytest.approx(100.0)
     assert row["packing_check_due"] is False
 
 
-def test_half_an_hour_running_emits_half_and_an_unmeasured_unit_is_due():
-    factors = load_config().models.emissions
-    full = hourly_emissions(*frames(), factors, 12).rows(named=True)[0]
-    half = hourly_emissions(*frames(readings=6, checked=None), factors, 12).rows(named=True)[0]
-    assert half["co2e_t"] == pytest.approx(full["co2e_t"] / 2)
-    assert half["packing_vent_scfm_per_cylinder"] == pytest.approx(
-        full["packing_vent_scfm_per_cylinder"]
-    )  # the vent's rate while running does not halve
-    assert half["packing_check_due"] is True
+def test_standby_vents_at_its_settle_out_ratio_and_burns_no_fuel():
+    row = estimate(operating=0.5, standby=0.5)
+    # Half an hour at ratio 3 (4.005 scf) and half in standby at ratio 1.5 (2.0025 scf).
+    assert row["packing_leak_scf"] == pytest.approx(8.01 * 0.5 + 8.01 / 2 * 0.5)
+    assert row["fuel_mmbtu"] == pytest.approx(3.5)
+    assert row["operating_hours"] == 0.5 and row["standby_hours"] == 0.5
 
 
-def test_a_check_older_than_8760_operating_hours_is_due():
-    factors = load_config().models.emissions
-    old = HOUR - timedelta(hours=8760)
-    row = hourly_emissions(*frames(checked=old), factors, 12).rows(named=True)[0]
-    assert row["packing_check_due"] is True
+def test_a_unit_never_measured_is_due():
+    assert estimate(checked=None)["packing_check_due"] is True
+    assert estimate(checked=HOUR - timedelta(hours=8760))["packing_check_due"] is True
 
 
-def test_station_totals_annualise_and_flag_the_reporting_threshold():
-    factors = load_config().models.emissions
+def hours_of(suction: list[float], discharge: list[float]) -> nw.DataFrame:
+    n = len(suction)
+    return nw.from_native(
+        pl.DataFrame(
+            {
+                "compressor_id": [UNIT] * n,
+                "hour": [HOUR + timedelta(hours=h) for h in range(n)],
+                "suction_pressure_psi_mean": suction,
+                "discharge_pressure_psi_mean": discharge,
+                "discharge_pressure_psi_std": [30.0] * n,
+                "reading_count": [12] * n,
+            }
+        )
+    )
+
+
+BANDS = nw.from_native(
+    pl.DataFrame(
+        {
+            "compressor_id": [UNIT, UNIT],
+            "sensor": ["suction_pressure_psi", "discharge_pressure_psi"],
+            "p50": [60.0, 1000.0],
+        }
+    )
+)
+
+
+def test_a_leak_signature_adds_vent_flow_for_every_psi_lost():
+    # Suction up 10 %, discharge down 60 psi: 60 x 0.05 = 3 scf/min per cylinder.
+    leak = packing_leak(hours_of([66.0] * 6, [940.0] * 6), BANDS, FACTORS, CONFIG.diagnostics)
+    last = leak.rows(named=True)[-1]
+    assert last["packing_leak_scfm_per_cylinder"] == pytest.approx(3.0)
+    assert 0 < last["packing_leak_sd_scfm"] < 1.0
+
+
+def test_pressure_lost_without_suction_rising_is_not_a_packing_leak():
+    # Worn rings or a failing valve lose discharge pressure too; suction does not rise.
+    leak = packing_leak(hours_of([60.0] * 6, [900.0] * 6), BANDS, FACTORS, CONFIG.diagnostics)
+    assert leak["packing_leak_scfm_per_cylinder"].to_list() == [0.0] * 6
+
+
+def test_a_unit_is_flagged_only_after_a_whole_day_over_the_limit():
+    hours = 30
+    vents = nw.from_native(
+        pl.DataFrame(
+            {
+                "compressor_id": [UNIT] * hours,
+                "hour": [HOUR + timedelta(hours=h) for h in range(hours)],
+                "packing_vent_scfm_per_cylinder": [1.0] * 3 + [2.5] * (hours - 3),
+            }
+        )
+    )
+    flags = over_limit(vents, FACTORS)["packing_over_limit"].to_list()
+    assert flags == [False] * 26 + [True] * 4  # hours 3..26 are the first 24 above 2
+
+
+def test_basin_totals_annualise_and_flag_the_reporting_threshold():
     rows = pl.DataFrame(
         {
             "compressor_id": ["A", "B", "A", "B"],
@@ -104,12 +162,14 @@ def test_station_totals_annualise_and_flag_the_reporting_threshold():
             "packing_check_due": [False] * 4,
         }
     )
-    station = emissions_summary(nw.from_native(rows), "station", factors).rows(named=True)[0]
-    assert station["units"] == 2
-    assert station["co2e_t"] == pytest.approx(6.0)
-    assert station["annualised_co2e_t"] == pytest.approx(6.0 * 8760 / 2)
-    assert station["over_reporting_threshold"] is True  # 26,280 t >= 25,000 t
-    assert station["packing_over_limit"] is True
-    unit = emissions_summary(nw.from_native(rows), "unit", factors)
-    assert unit.get_column("co2e_t").to_list() == [4.0, 2.0]
-    assert "over_reporting_threshold" not in unit.columns  # a threshold per facility only
+    basin = emissions_summary(nw.from_native(rows), "basin", FACTORS).rows(named=True)[0]
+    assert basin["units"] == 2
+    assert basin["co2e_t"] == pytest.approx(6.0)
+    assert basin["annualised_co2e_t"] == pytest.approx(6.0 * 8760 / 2)
+    assert basin["over_reporting_threshold"] is True  # 26,280 t >= 25,000 t: the facility reports
+    assert basin["packing_over_limit"] is True
+    for level in ("station", "unit"):  # a threshold per facility (basin) only
+        assert (
+            "over_reporting_threshold"
+            not in emissions_summary(nw.from_native(rows), level, FACTORS).columns
+        )

@@ -20,7 +20,16 @@ from altaviz import __version__
 from altaviz.agent.diagnostics import diagnostics_data
 from altaviz.api.access import AccessLog
 from altaviz.api.deps import Served, key_check
-from altaviz.api.routers import alerts, cases, diagnosis, emissions, fleet, predictions, service
+from altaviz.api.routers import (
+    alerts,
+    cases,
+    compliance,
+    diagnosis,
+    emissions,
+    fleet,
+    predictions,
+    service,
+)
 from altaviz.api.snapshot import LakehouseSource, PostgresSource, SnapshotStore
 from altaviz.config import AppConfig
 from altaviz.engines import Engine
@@ -85,6 +94,7 @@ def create_app(
         diagnosis.router,
         cases.router,
         emissions.router,
+        compliance.router,
     ):
         app.include_router(router, dependencies=guarded)
     return app

@@ -23,7 +23,7 @@ from altaviz.config import load_config
 def emissions_command(
     lakehouse: LakehouseOption = None,
     by: Annotated[
-        str, typer.Option(help="Totals per unit, station (the reporting facility) or basin.")
+        str, typer.Option(help="Totals per unit, station or basin (the reporting facility).")
     ] = "station",
     since: Annotated[
         str | None, typer.Option(help="First date (YYYY-MM-DD) \\[default: all on record].")

@@ -49,6 +49,9 @@ def evaluate_command(
         result = evaluate(truth, alerts, predictions)
         cases = current_cases(engine)  # with every action people took since the last run
         result["worklist"] = evaluate_worklist(truth, cases, alerts)
+        emissions = _emission_scores(engine, source or get_settings().altaviz_data_dir / "fleet")
+        if emissions is not None:
+            result["emissions"] = emissions
         if report is not None:
             hourly = nw.to_native(
                 engine.read(HOURLY_AGGREGATES)
@@ -102,5 +105,52 @@ def evaluate_command(
             f"RUL: median abs error {num(result['rul']['median_abs_error_h'], '.1f')} h "
             f"({num(result['rul']['median_abs_error_last_48h'], '.1f')} h in the last 48 h)"
         )
+    if "emissions" in result:
+        _print_emissions(result["emissions"])
     if report is not None:
         out.print(f"report: {result['report']}")
+
+
+def _emission_scores(engine, fleet: Path) -> dict | None:
+    """Emissions and operating modes against ``truth/emissions``, when both are there."""
+    import narwhals as nw
+    import polars as pl
+
+    from altaviz.config import load_config
+    from altaviz.lake.catalog import EMISSIONS_ESTIMATES, OPERATING_MODE_DAYS
+    from altaviz.ml.emission_scores import score_emissions
+
+    parts = sorted((fleet / "truth" / "emissions").glob("*.parquet"))
+    if not parts or not engine.exists(EMISSIONS_ESTIMATES):
+        return None
+    estimates = nw.to_native(engine.read(EMISSIONS_ESTIMATES).collect("polars"))
+    if not estimates.height:
+        return None
+    limit = load_config().models.emissions.packing_vent_limit_scfm_per_cylinder
+    return score_emissions(
+        pl.read_parquet(parts),
+        estimates,
+        nw.to_native(engine.read(OPERATING_MODE_DAYS).collect("polars")),
+        limit,
+    )
+
+
+def _print_emissions(e: dict) -> None:
+    o, m = e["oooob"], e["methane"]
+    out.print(
+        f"OOOOb flags: [bold]{o['caught']} of {o['units_exceeding']}[/] units over the limit for "
+        f"a day flagged (recall {pct(o['recall'])}), precision {pct(o['precision'])} "
+        f"({o['units_flagged']} flagged)"
+    )
+    out.print(
+        f"methane: estimated {m['fleet_estimated_t']:,.1f} t against {m['fleet_true_t']:,.1f} t "
+        f"true ({m['fleet_error']:+.1%}); {m['leaking_units']} leaking units "
+        f"{num(m['leaking_error'], '+.1%')} together, {pct(m['leaking_units_within_25pct'])} "
+        "of them within 25 %"
+    )
+    modes = e["modes"]
+    out.print(
+        "operating modes, worst unit's error as a share of its hours: "
+        + ", ".join(f"{k} {pct(modes[k]['max_error_share'])}" for k in ("operating", "standby",
+                                                                          "depressurised"))
+    )  # fmt: skip

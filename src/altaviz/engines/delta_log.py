@@ -10,7 +10,7 @@ from datetime import date
 from typing import Any
 
 import polars as pl
-from deltalake import DeltaTable
+from deltalake import DeltaTable, Field
 from deltalake.exceptions import TableNotFoundError
 
 from altaviz.lake.catalog import TableSpec
@@ -23,6 +23,20 @@ class DeltaLogMetadata:
     def __init__(self, location: LakeLocation) -> None:
         self.location = location
         self._options = dict(location.storage_options) or None
+        self._evolved: set[str] = set()
+
+    def add_missing_columns(self, spec: TableSpec) -> None:
+        """Add the catalogue's columns that a table written by an earlier version lacks
+        (new columns are nullable: the old rows read them as null). Once per table."""
+        if spec.name in self._evolved:
+            return
+        table = self._table(spec)
+        if table is not None:
+            have = set(table.schema().to_arrow().names)
+            missing = [f for f in spec.schema.arrow() if f.name not in have]
+            if missing:
+                table.alter.add_columns([Field.from_arrow(f.with_nullable(True)) for f in missing])
+            self._evolved.add(spec.name)
 
     def uri(self, spec: TableSpec) -> str:
         return self.location.table_uri(spec.layer, spec.name)

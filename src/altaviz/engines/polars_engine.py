@@ -168,6 +168,7 @@ class PolarsEngine(DeltaLogMetadata):
 
     def append(self, spec: TableSpec, frame: Frame, txns: Sequence[Txn] = ()) -> WriteResult:
         data = self._arrow(spec, frame)
+        self.add_missing_columns(spec)
         if data.num_rows == 0 and not txns and self.exists(spec):
             return WriteResult(0)
         write_deltalake(
@@ -187,6 +188,7 @@ class PolarsEngine(DeltaLogMetadata):
         data = self._arrow(spec, frame)
         if not self.exists(spec):
             return self.append(spec, data_frame(data), txns)
+        self.add_missing_columns(spec)
         write_deltalake(
             self.uri(spec),
             data,
@@ -208,6 +210,8 @@ class PolarsEngine(DeltaLogMetadata):
             return self.append(spec, data_frame(data), txns)
         if data.num_rows == 0:
             return WriteResult(0)
+        self.add_missing_columns(spec)
+        table = self._table(spec)
         on = " AND ".join(f"t.{k} = s.{k}" for k in spec.keys)
         (
             table.merge(

@@ -183,6 +183,7 @@ class SparkEngine(DeltaLogMetadata):
     def _create(self, spec: TableSpec) -> None:
         """Create the table with the catalogue's exact schema (nullability included)."""
         if self.exists(spec):
+            self.add_missing_columns(spec)
             return
         from delta.tables import DeltaTable
 

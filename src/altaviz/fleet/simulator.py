@@ -30,11 +30,14 @@ from altaviz import __version__
 from altaviz.config import AppConfig, load_config
 from altaviz.core.errors import InputError
 from altaviz.core.sensors import SENSORS
+from altaviz.fleet.emission_truth import unit_packing_scfm
 from altaviz.fleet.episodes import US_PER_DAY, demo_episodes, schedule_episodes, to_us
 from altaviz.fleet.failure_modes import MODES
 from altaviz.fleet.layout import FleetLayout, build_demo_layout, build_layout
 from altaviz.fleet.maintenance import maintenance_log, schedule_service
 from altaviz.fleet.output import MANIFEST, staged_output
+from altaviz.fleet.packing import packing_records
+from altaviz.fleet.standby import schedule_standby
 from altaviz.fleet.telemetry import Chunk, RunContext, generate_chunk
 
 MAX_ROWS_PER_CHUNK = 1_600_000  # bounds memory per worker, whatever the fleet size
@@ -151,11 +154,27 @@ def simulate(
             fleet_cfg, cfg.thresholds, layout, start_us, ends, request.seed
         )
     service = schedule_service(fleet_cfg, layout, start_us, ends, request.seed)
+    standby = schedule_standby(
+        fleet_cfg,
+        layout.size,
+        start_us,
+        ends,
+        request.seed,
+        episodes,
+        service,
+        enabled=fleet_cfg.standby.demo or not request.demo,
+    )
+    cylinders = layout.units["cylinders"].to_numpy()
+    packing_scfm = unit_packing_scfm(fleet_cfg, cylinders, request.seed)
     ctx = RunContext(
         config=fleet_cfg,
         layout=layout,
         episodes=episodes,
         service=service,
+        standby=standby,
+        factors=cfg.models.emissions,
+        packing_scfm=packing_scfm,
+        cylinders=cylinders,
         start_us=start_us,
         end_us=end_us,
         step_us=step_us,
@@ -180,6 +199,18 @@ def simulate(
         _write_table(
             maintenance_log(fleet_cfg, layout, episodes, service, end_us),
             out / "maintenance_events.parquet",
+        )
+        _write_table(
+            packing_records(
+                layout,
+                episodes,
+                packing_scfm,
+                fleet_cfg,
+                start,
+                end_us,
+                request.seed,
+            ),
+            out / "packing_measurements.parquet",
         )
         truth = out / "truth"
         failures = episodes.to_frame(layout, fleet_cfg)
@@ -225,6 +256,7 @@ REPLACED_ON_CONTINUE = (
     "compressor_metadata.parquet",
     "stations.parquet",
     "maintenance_events.parquet",
+    "packing_measurements.parquet",
     "truth/failures.parquet",
     "truth/units.parquet",
 )
@@ -263,9 +295,11 @@ def continue_simulation(
     summary = simulate(request, cfg, on_progress)
     staged = request.output
     try:
-        for new in sorted((staged / "telemetry").rglob("*.parquet")) + sorted(
-            (staged / "truth" / "dirt").glob("*.parquet")
-        ):
+        for new in [
+            *sorted((staged / "telemetry").rglob("*.parquet")),
+            *sorted((staged / "truth" / "dirt").glob("*.parquet")),
+            *sorted((staged / "truth" / "emissions").glob("*.parquet")),
+        ]:
             target = folder / new.relative_to(staged)
             if target.exists():
                 raise SimulationError(f"--continue {folder}: {target} exists already")
@@ -315,6 +349,7 @@ def _paths(out: Path) -> dict[str, str]:
         "metadata": str(out / "compressor_metadata.parquet"),
         "stations": str(out / "stations.parquet"),
         "maintenance": str(out / "maintenance_events.parquet"),
+        "packing": str(out / "packing_measurements.parquet"),
         "truth": str(out / "truth"),
     }
 
@@ -331,6 +366,8 @@ def _write_chunks(
     ``tail_until`` (an earlier run's last day) gives only its readings arriving after it."""
     dirt_dir = out / "truth" / "dirt"
     dirt_dir.mkdir(parents=True)
+    truth_dir = out / "truth" / "emissions"
+    truth_dir.mkdir(parents=True)
 
     def work(chunk: Chunk) -> tuple[int, dict[str, int]]:
         data = generate_chunk(ctx, chunk)
@@ -358,6 +395,7 @@ def _write_chunks(
         if replay:  # its dirt was recorded with the earlier run
             return table.num_rows, {}
         pq.write_table(data.dirt, dirt_dir / name, compression="zstd")
+        pq.write_table(data.truth, truth_dir / name, compression="zstd")
         kinds = pa.compute.value_counts(data.dirt["kind"]).to_pylist()
         return table.num_rows, {k["values"]: k["counts"] for k in kinds}
 

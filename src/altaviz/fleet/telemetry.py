@@ -13,12 +13,14 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from altaviz.config.schema import FleetConfig
+from altaviz.config.schema import EmissionFactors, FleetConfig
 from altaviz.core.sensors import SENSORS
+from altaviz.fleet.emission_truth import hourly_truth, leak_loss_psi
 from altaviz.fleet.episodes import US_PER_DAY, US_PER_HOUR, Episodes
-from altaviz.fleet.failure_modes import MODES, TEMP, progression
+from altaviz.fleet.failure_modes import DISCHARGE, FLOW, HP, MODES, SUCTION, TEMP, VIB, progression
 from altaviz.fleet.layout import FleetLayout
 from altaviz.fleet.maintenance import ServiceWindows
+from altaviz.fleet.standby import StandbyWindows
 
 UTC_US = pa.timestamp("us", tz="UTC")
 
@@ -64,6 +66,10 @@ class RunContext:
     layout: FleetLayout
     episodes: Episodes
     service: ServiceWindows
+    standby: StandbyWindows
+    factors: EmissionFactors
+    packing_scfm: np.ndarray  # each unit's healthy packing vent flow per cylinder
+    cylinders: np.ndarray
     start_us: int
     end_us: int
     step_us: int
@@ -76,6 +82,7 @@ class RunContext:
 class ChunkData:
     telemetry: pa.Table  # sorted by received_at
     dirt: pa.Table
+    truth: pa.Table  # emissions and operating modes per unit and hour
 
 
 def generate_chunk(ctx: RunContext, chunk: Chunk) -> ChunkData:
@@ -97,6 +104,22 @@ def generate_chunk(ctx: RunContext, chunk: Chunk) -> ChunkData:
     offline = np.zeros((t_count, n), dtype=bool)
     fouling_cells = _degrade(ctx, units, ts, values, offline)
     _mark_service(ctx, units, ts, offline)
+    standby = _stand_by(ctx, units, ts, values)
+    _, leak_scfm = leak_loss_psi(cfg, ctx.episodes, ctx.layout.baseline, units, ts)
+    mode = np.where(offline, 2, np.where(standby, 1, 0))
+    truth = hourly_truth(
+        cfg,
+        ctx.factors,
+        ctx.ids,
+        units,
+        ts,
+        ctx.step_us,
+        values,
+        mode,
+        ctx.packing_scfm,
+        ctx.cylinders,
+        leak_scfm,
+    )
 
     flat = values.reshape(len(SENSORS), -1)
     noise = rng.standard_normal(flat.shape, dtype=np.float32)
@@ -127,7 +150,7 @@ def generate_chunk(ctx: RunContext, chunk: Chunk) -> ChunkData:
         **{s: pa.array(sensors[i, order], from_pandas=True) for i, s in enumerate(SENSORS)},
         "received_at": pa.array(received_us[order], UTC_US),
     }
-    return ChunkData(pa.table(columns, schema=TELEMETRY_SCHEMA), _dirt_table(ctx, dirt))
+    return ChunkData(pa.table(columns, schema=TELEMETRY_SCHEMA), _dirt_table(ctx, dirt), truth)
 
 
 def _degrade(
@@ -184,6 +207,33 @@ def _mark_service(ctx: RunContext, units: np.ndarray, ts: np.ndarray, offline: n
         inside = (ts[None, :] >= sv.start_us[idx, None]) & (ts[None, :] < sv.end_us[idx, None])
         e_i, t_i = np.nonzero(inside)
         offline[t_i, sv.unit[idx][e_i] - u0] = True
+
+
+def _stand_by(ctx: RunContext, units: np.ndarray, ts: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Put the units' standby spells into ``values``; returns the (slot, unit) standby mask."""
+    sb = ctx.standby
+    spec = ctx.config.standby
+    u0, n = int(units[0]), len(units)
+    mask = np.zeros((len(ts), n), dtype=bool)
+    idx = sb.overlapping(int(ts[0]), int(ts[-1]) + 1)
+    idx = idx[(sb.unit[idx] >= u0) & (sb.unit[idx] < u0 + n)]
+    if not idx.size:
+        return mask
+    inside = (ts[None, :] >= sb.start_us[idx, None]) & (ts[None, :] < sb.end_us[idx, None])
+    e_i, t_i = np.nonzero(inside)
+    u_i = sb.unit[idx][e_i] - u0
+    mask[t_i, u_i] = True
+    base = ctx.layout.baseline[:, units[u_i]]
+    suction = values[SUCTION, t_i, u_i]
+    values[DISCHARGE, t_i, u_i] = suction + spec.settle_out_fraction * (
+        values[DISCHARGE, t_i, u_i] - suction
+    )
+    values[HP, t_i, u_i] = 0.0
+    values[FLOW, t_i, u_i] = 0.0
+    values[VIB, t_i, u_i] = base[VIB] * spec.vibration_fraction
+    # Cooled towards the ground, keeping the day's ambient swing.
+    values[TEMP, t_i, u_i] += float(np.mean(spec.discharge_temp_f)) - base[TEMP]
+    return mask
 
 
 def _fouling_spikes(

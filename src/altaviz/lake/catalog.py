@@ -409,13 +409,103 @@ EMISSIONS_ESTIMATES = TableSpec(
         ("co2e_t", "float64"),
         ("packing_vent_scfm_per_cylinder", "float64"),
         ("hours_since_packing_check", "float64"),
-        Column("packing_over_limit", "bool", False),
+        Column("packing_over_limit", "bool", False, "vent flow above the limit for a day"),
         Column("packing_check_due", "bool", False),
+        # Added with the leak-aware estimate; older rows read them as null.
+        ("operating_hours", "float64"),
+        ("standby_hours", "float64"),
+        Column(
+            "packing_leak_scfm_per_cylinder",
+            "float64",
+            description="vent flow a worn packing adds, from the pressure it loses",
+        ),
+        Column("packing_vent_uncertainty_scfm", "float64", description="one standard deviation"),
     ),
     partition_by=("date",),
     keys=("compressor_id", "hour"),
     zorder_by=("compressor_id",),
     description="Methane and CO2e per unit and hour (EPA Subpart W), OOOOb packing tracking.",
+)
+
+_MODE_HOURS = (
+    Column("operating_hours", "float64", False),
+    Column("standby_hours", "float64", False, "stopped, holding pressure"),
+    Column("depressurised_hours", "float64", False, "stopped and blown down"),
+    Column("not_reporting_hours", "float64", False, "no readings and no maintenance record"),
+    Column("readings", "int32", False),
+)
+
+OPERATING_MODES = TableSpec(
+    "operating_modes",
+    "gold",
+    columns(
+        Column("compressor_id", "string", False),
+        Column("hour", "timestamp", False),
+        Column("date", "date", False),
+        *_MODE_HOURS,
+        ("standby_compression_ratio", "float64"),
+    ),
+    partition_by=("date",),
+    keys=("compressor_id", "hour"),
+    zorder_by=("compressor_id",),
+    description="Hours per unit and hour in each operating mode (40 CFR 98.233(p)).",
+)
+
+OPERATING_MODE_DAYS = TableSpec(
+    "operating_mode_days",
+    "gold",
+    columns(
+        Column("compressor_id", "string", False),
+        Column("date", "date", False),
+        *_MODE_HOURS,
+    ),
+    partition_by=("date",),
+    keys=("compressor_id", "date"),
+    description="Hours per unit and day in each operating mode, every registered unit.",
+)
+
+PACKING_MEASUREMENTS = TableSpec(
+    "packing_measurements",
+    "bronze",
+    columns(
+        Column("measurement_id", "string", False),
+        Column("compressor_id", "string", False),
+        Column("measured_at", "timestamp", False),
+        Column("cylinder", "int32", False),
+        Column("vent_scfm", "float64", description="rod-packing vent flow, scf/min"),
+        Column("kind", "string", False, "measurement or replacement"),
+        ("instrument", "string"),
+        ("measured_by", "string"),
+        Column("unit_operating_hours", "float64", description="the unit's hour meter then"),
+        Column("recorded_by", "string", False),
+        Column("recorded_at", "timestamp", False),
+        ("note", "string"),
+    ),
+    keys=("measurement_id", "cylinder"),
+    description="Rod-packing vent-flow measurements and replacements (NSPS OOOOb), append-only.",
+)
+
+COMPLIANCE_REPORTS = TableSpec(
+    "compliance_reports",
+    "gold",
+    columns(
+        Column("report_id", "string", False, "facility, year and a hash of the inputs"),
+        Column(
+            "facility", "string", False, "the basin: Subpart W's gathering and boosting facility"
+        ),
+        Column("year", "int32", False),
+        Column("generated_at", "timestamp", False),
+        Column("generated_by", "string", False),
+        Column("code_version", "string", False),
+        ("data_from", "date"),
+        ("data_to", "date"),
+        Column("inputs", "string", False, "JSON: table versions read"),
+        Column("files", "string", False, "JSON: file name to SHA-256"),
+        ("co2e_t", "float64"),
+        Column("over_threshold", "bool", False),
+    ),
+    keys=("report_id", "generated_at"),
+    description="Every generation of an annual report pack: who, when, from which inputs.",
 )
 
 PIPELINE_RUNS = TableSpec(
@@ -478,6 +568,10 @@ TABLES: Final[dict[str, TableSpec]] = {
         FLEET_HEALTH,
         UNIT_BASELINES,
         EMISSIONS_ESTIMATES,
+        OPERATING_MODES,
+        OPERATING_MODE_DAYS,
+        PACKING_MEASUREMENTS,
+        COMPLIANCE_REPORTS,
         FEATURE_STORE,
         ML_PREDICTIONS,
         MODEL_METRICS,

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import narwhals as nw
+
 from altaviz.config import AppConfig
 from altaviz.core.errors import AltavizError
 from altaviz.core.frames import Frame, done
@@ -52,12 +54,24 @@ class RunContext:
     refused_files: list[str] = field(default_factory=list)  # landing files that could not be read
     say: Callable[[str], None] = field(default=lambda _message: None)  # progress, for a person
     _repairs: Frame | None = None
+    _downtime: Frame | None = None
 
     def repairs(self) -> Frame:
         """The fleet's finished repairs (compressor_id, repaired_at), read once a run."""
         if self._repairs is None:
             self._repairs = done(repairs_from(self.engine.read(lake.MAINTENANCE_EVENTS)))
         return self._repairs
+
+    def downtime(self) -> Frame:
+        """When each unit was down for maintenance (compressor_id, started_at, completed_at),
+        read once a run."""
+        if self._downtime is None:
+            self._downtime = done(
+                self.engine.read(lake.MAINTENANCE_EVENTS)
+                .filter(~nw.col("started_at").is_null())
+                .select("compressor_id", "started_at", "completed_at")
+            )
+        return self._downtime
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:

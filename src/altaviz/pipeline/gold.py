@@ -16,6 +16,7 @@ from altaviz.pipeline.write_behind import WriteBehind
 from altaviz.transforms import alerts as alert_rules
 from altaviz.transforms import gold
 from altaviz.transforms.limits import unit_limits
+from altaviz.transforms.modes import daily_modes, hourly_modes, running
 from altaviz.transforms.repairs import current_baselines, since_last_repair, valid_from
 
 log = logging.getLogger("altaviz.pipeline")
@@ -38,6 +39,10 @@ def gold_day(
     start, end = day_bounds(day)
     look_from = start - timedelta(hours=cfg.thresholds.alerts.lookback_hours)
     silver, today = _silver_with_lookback(run, day, look_from, silver_of)
+    _operating_modes(run, writer, day, today, units)
+    # A stopped unit's readings tell its mode, not its condition: gold describes it running.
+    under_load = running(cfg.thresholds.operating_modes)
+    silver, today = silver.filter(under_load), today.filter(under_load)
     trend_window = timedelta(hours=cfg.thresholds.trends.window_hours)
     prior = _prior_hourly(run, day, trend_window, hourly_of)
     stats = gold.hourly_stats(today)
@@ -70,6 +75,24 @@ def gold_day(
     oldest_needed = day - timedelta(days=days_in(trend_window) - 1)  # by tomorrow's trends
     kept = {d: h for d, h in hourly_of.items() if d >= oldest_needed}
     return opened, resolved, {**kept, day: hourly}
+
+
+def _operating_modes(
+    run: RunContext, writer: WriteBehind, day: date, today: Frame, units: Frame
+) -> None:
+    """Queue the day's hours per unit in each operating mode, hourly and per day."""
+    cfg = run.config
+    hourly = hourly_modes(
+        today,
+        units,
+        run.downtime(),
+        day,
+        cfg.fleet.telemetry.interval_minutes,
+        cfg.thresholds.operating_modes,
+    )
+    writer.submit(run.engine.replace, lake.OPERATING_MODES, hourly, {"date": [day]})
+    daily = daily_modes(hourly, units, run.downtime(), day)
+    writer.submit(run.engine.replace, lake.OPERATING_MODE_DAYS, daily, {"date": [day]})
 
 
 def days_in(window: timedelta) -> int:

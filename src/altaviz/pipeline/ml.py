@@ -32,7 +32,7 @@ from altaviz.ml import anomaly as anomaly_model
 from altaviz.ml.drift import LAGS as DRIFT_LAGS
 from altaviz.ml.drift import SERIES as DRIFT_SERIES
 from altaviz.ml.drift import temperature_drift
-from altaviz.ml.emissions import hourly_emissions
+from altaviz.ml.emissions import hourly_emissions, over_limit, packing_leak
 from altaviz.ml.features import hourly_features, psi
 from altaviz.ml.registry import ModelRef, Registry
 from altaviz.ml.rul import remaining_useful_life
@@ -51,7 +51,12 @@ from altaviz.pipeline.alert_store import carried_alerts, write_alerts
 from altaviz.pipeline.training import MlError, record_metrics, train
 from altaviz.transforms import alerts as alert_rules
 from altaviz.transforms.limits import unit_limits
-from altaviz.transforms.repairs import current_baselines, repairs_from, since_last_repair
+from altaviz.transforms.repairs import (
+    current_baselines,
+    reference_baselines,
+    repairs_from,
+    since_last_repair,
+)
 
 log = logging.getLogger("altaviz.ml")
 
@@ -64,7 +69,7 @@ class _Fleet:
 
     units: nw.DataFrame[Any]
     known: nw.DataFrame[Any]  # every baseline on record
-    checks: nw.DataFrame[Any]  # packing measurements: compressor_id, checked_at
+    checks: nw.DataFrame[Any]  # packing measurements and replacements: compressor_id, checked_at
     repairs: nw.DataFrame[Any]  # finished repairs: compressor_id, repaired_at
     thresholds: ThresholdsConfig
     baselines: nw.DataFrame[Any] | None = None  # as of one date (see `on`)
@@ -78,8 +83,11 @@ class _Fleet:
             .collect("polars")
         )
         maintenance = engine.read(lake.MAINTENANCE_EVENTS).collect("polars")
-        checks = maintenance.filter(~nw.col("completed_at").is_null()).select(
-            "compressor_id", nw.col("completed_at").alias("checked_at")
+        checks = (
+            engine.read(lake.PACKING_MEASUREMENTS)
+            .select("compressor_id", nw.col("measured_at").alias("checked_at"))
+            .unique()
+            .collect("polars")
         )
         known = engine.read(lake.UNIT_BASELINES).collect("polars")
         return cls(units, known, checks, repairs_from(maintenance), cfg.thresholds)
@@ -136,9 +144,7 @@ def run_ml(
         predictions, opened, resolved = _score_day(
             engine, cfg, fleet.on(day), day, hourly, features, champion, run_id
         )
-        start, _ = day_bounds(day)
-        today = hourly.filter(nw.col("hour") >= start)
-        summary.emissions_rows += _emissions_day(engine, cfg, fleet, day, today)
+        summary.emissions_rows += _emissions_day(engine, cfg, fleet, day, hourly)
         if champion is not None:
             summary.drifted_features = _feature_drift(engine, champion, day, features, run_id)
         if predictions.shape[0]:  # else no unit reported at a scoring hour of the date
@@ -149,11 +155,39 @@ def run_ml(
             summary.alerts_opened += opened
             summary.alerts_resolved += resolved
             latest = predictions
+    restated = _restated_days(engine, cfg, fleet, summary.dates)
+    for n, day in enumerate(restated, start=1):
+        say(f"emissions restated: {day} ({n} of {len(restated)})")
+        hourly = _hourly(engine, day, timedelta(hours=cfg.models.features.history_hours))
+        _emissions_day(engine, cfg, fleet, day, hourly)
+    if restated:
+        summary.notes.append(
+            f"emissions of {len(restated)} earlier day(s) restated against bands learned "
+            "after repairs"
+        )
     if latest is not None and latest.shape[0]:
         last = latest.filter(nw.col("hour") == latest.get_column("hour").max())
         summary.units_at_risk = last.filter(at_risk()).shape[0]
     _log_runs(engine, registry, summary, run_id, cfg)
     return summary
+
+
+def _restated_days(engine: Engine, cfg: AppConfig, fleet: _Fleet, scored: list[date]) -> list[date]:
+    """Earlier days whose emissions a repair finished on a scored day (or the day before,
+    whose band is learned with the next) may change: a worn packing's loss is measured
+    against the band learned after its repair (see ``reference_baselines``)."""
+    if not scored:
+        return []
+    first, last = min(scored) - timedelta(days=1), max(scored)
+    repaired = {
+        moment.date()
+        for moment in fleet.repairs.get_column("repaired_at").to_list()
+        if first <= moment.date() <= last
+    }
+    back = cfg.models.emissions.restate_days
+    known = engine.partition_values(lake.EMISSIONS_ESTIMATES)
+    days = {r - timedelta(days=k) for r in repaired for k in range(1, back + 1)}
+    return sorted((days & known) - set(scored))
 
 
 def _hourly(engine: Engine, day: date, history: timedelta) -> nw.DataFrame[Any]:
@@ -312,9 +346,15 @@ def _model_alerts(
 def _emissions_day(
     engine: Engine, cfg: AppConfig, fleet: _Fleet, day: date, hourly: nw.DataFrame[Any]
 ) -> int:
-    if not hourly.shape[0]:
+    """Estimate the day's emissions from its gold hours and operating modes; ``hourly`` holds
+    the history before it, which the leak signature and the OOOOb flag look back on."""
+    factors = cfg.models.emissions
+    start, _ = day_bounds(day)
+    look_from = start - timedelta(hours=factors.packing_over_limit_hours)
+    modes = _modes(engine, cfg, look_from, day, hourly)
+    if not modes.shape[0]:
         return 0
-    hours = hourly.select("compressor_id", "hour").sort("hour")
+    hours = modes.select("compressor_id", "hour").sort("hour")
     with warnings.catch_warnings():  # Polars cannot verify sortedness within `by` groups
         warnings.simplefilter("ignore", UserWarning)
         checks = hours.join_asof(
@@ -324,10 +364,37 @@ def _emissions_day(
             by="compressor_id",
             strategy="backward",
         )
-    readings_per_hour = 60 // cfg.fleet.telemetry.interval_minutes
-    rows = hourly_emissions(hourly, fleet.units, checks, cfg.models.emissions, readings_per_hour)
+    reference = reference_baselines(fleet.known, fleet.repairs, look_from, day_bounds(day)[1])
+    leak = packing_leak(hourly, reference, factors, cfg.models.diagnostics)
+    rows = over_limit(
+        hourly_emissions(hourly, modes, fleet.units, checks, leak, factors), factors
+    ).filter(nw.col("hour") >= start)
     engine.replace(lake.EMISSIONS_ESTIMATES, rows, {"date": [day]})
     return rows.shape[0]
+
+
+def _modes(
+    engine: Engine, cfg: AppConfig, since: datetime, day: date, hourly: nw.DataFrame[Any]
+) -> nw.DataFrame[Any]:
+    """The operating modes of the hours from ``since`` through ``day``; for gold written
+    before modes were kept, each hour's readings under load count as its operating time."""
+    modes = (
+        engine.read(lake.OPERATING_MODES, nw.col("date").is_in(dates_between(since.date(), day)))
+        .filter(nw.col("hour") >= since)
+        .collect("polars")
+    )
+    if modes.shape[0]:
+        return modes
+    per_reading = cfg.fleet.telemetry.interval_minutes / 60.0
+    return hourly.filter(nw.col("hour") >= since).select(
+        "compressor_id",
+        "hour",
+        "date",
+        (nw.col("reading_count") * per_reading).clip(upper_bound=1.0).alias("operating_hours"),
+        nw.lit(0.0).alias("standby_hours"),
+        nw.col("reading_count").alias("readings"),
+        nw.lit(None).cast(nw.Float64).alias("standby_compression_ratio"),
+    )
 
 
 def _feature_drift(

@@ -45,6 +45,13 @@ def emissions_totals(
     rows = local(engine.read(lake.EMISSIONS_ESTIMATES, where).select(*EMISSION_COLUMNS))
     if not rows.shape[0]:
         return pl.DataFrame(), None
+    # A measurement is due by the packing programme's operating hours (as of the data's clock).
+    from altaviz.pipeline.compliance import programme
+
+    overdue = programme(engine, config).filter(pl.col("overdue")).select("compressor_id")
+    rows = rows.with_columns(
+        nw.col("compressor_id").is_in(overdue["compressor_id"].to_list()).alias("packing_check_due")
+    )
     totals = nw.to_native(emissions_summary(rows, level, config.models.emissions))
     threshold = config.models.emissions.reporting_threshold_t_co2e
     span = (rows["date"].min(), rows["date"].max())

@@ -34,6 +34,7 @@ from altaviz.monitoring.monitor import PipelineMonitor, describe, run_record
 from altaviz.monitoring.record import RunRecord
 from altaviz.pipeline.bronze import ingest
 from altaviz.pipeline.cases import cases_stage
+from altaviz.pipeline.compliance import compliance_stage, land_packing_records
 from altaviz.pipeline.context import PipelineError, PipelineRequest, RunContext
 from altaviz.pipeline.export import export_stage
 from altaviz.pipeline.notifications import notify_stage
@@ -147,12 +148,18 @@ def _execute(run: RunContext, settings: Settings, say: Callable[[str], None]) ->
         with run.stage("reference"):
             say("reference data")
             load_reference(run.engine, source, run.request.accept_fleet_change)
+            land_packing_records(run.engine, source)
         with run.stage("bronze"):
             say("bronze")
             rejected = ingest(run, source)
     say("silver, quality, gold and alerts")
     promoted = promote(run)
     ml = ml_stage(run, promoted.gold_dates, settings, say)
+    with run.stage("compliance"):
+        say("compliance")
+        compliance_open = compliance_stage(run)
+    if compliance_open:
+        run.notes.append(f"{compliance_open} rod-packing compliance alert(s) open")
     with run.stage("cases"):
         say("cases")
         worklist = cases_stage(run)
@@ -210,9 +217,9 @@ def ml_stage(
     known = run.engine.partition_values(lake.HOURLY_AGGREGATES)
     follow = {d + timedelta(days=k) for d in gold_dates for k in (-1, 1, 2)} & known
     days = (pending | set(gold_dates) | follow) & known
+    if days - pending:  # owed until scored: a run skipping or failing the stage keeps them
+        save_state(run.engine, "ml", None, days)
     if run.request.skip_ml:
-        if days - pending:
-            save_state(run.engine, "ml", None, days)
         return MlResult(skipped=True, pending_dates=len(days))
     if not days:
         return MlResult()

@@ -35,7 +35,7 @@ def silver_day(
             lake.SENSOR_READINGS, (nw.col("timestamp") >= lo) & (nw.col("timestamp") < hi)
         ).select(*SILVER_INPUT)
     )
-    silver, counts = clean_day(window, day, bounds, thresholds.cleaning)
+    silver, counts = clean_day(window, day, bounds, thresholds.cleaning, thresholds.operating_modes)
     writer.submit(run.engine.replace, lake.SENSOR_CLEANED, silver, {"date": [day]})
     report = quality_report(
         silver, counts, registered, thresholds.quality, thresholds.cleaning.critical_sensors, day

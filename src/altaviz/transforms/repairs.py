@@ -74,3 +74,20 @@ def valid_from(units: Frame, repairs: Frame, until: datetime) -> Frame:
         nw.exclude("repaired_at"),
         nw.col("repaired_at").fill_null(nw.lit(FIRST_BAND)).alias("valid_from"),
     )
+
+
+def reference_baselines(baselines: Frame, repairs: Frame, at: datetime, until: datetime) -> Frame:
+    """The healthy band to measure a unit's losses against from ``at`` on: the band learned
+    after its next repair, when one is on record (a unit's first band is learned from its
+    first day of data, perhaps while it was already failing; the band after the repair that
+    ended the failure describes it healthy), else the band valid at ``until``."""
+    upcoming = (
+        repairs.filter(nw.col("repaired_at") >= at)
+        .group_by("compressor_id")
+        .agg(nw.col("repaired_at").min().alias("valid_from"))
+    )
+    after = upcoming.join(baselines, on=["compressor_id", "valid_from"], how="inner")
+    now = current_baselines(baselines, repairs, until).join(
+        after.select("compressor_id").unique(), on="compressor_id", how="anti"
+    )
+    return nw.concat([after.select(now.columns), now])

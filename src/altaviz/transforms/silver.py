@@ -14,10 +14,11 @@ from typing import Any
 
 import narwhals as nw
 
-from altaviz.config.schema import CleaningRules
+from altaviz.config.schema import CleaningRules, OperatingModeRules
 from altaviz.core.days import day_bounds
 from altaviz.core.frames import Frame, done, first_row, height
 from altaviz.core.sensors import SENSOR_INDEX, SENSORS
+from altaviz.transforms.modes import running
 from altaviz.transforms.windows import latest_per_key, trailing_trimmed_mean
 
 KEYS = ("compressor_id", "timestamp")
@@ -41,6 +42,7 @@ def clean_day(
     day: date,
     bounds: dict[str, tuple[float, float]],
     rules: CleaningRules,
+    modes: OperatingModeRules,
 ) -> tuple[Frame, CleaningCounts]:
     """Silver rows for ``day`` from bronze rows of the day and its leading halo."""
     start, end = day_bounds(day)
@@ -50,7 +52,7 @@ def clean_day(
     duplicates = rows_in - height(deduped.filter(in_day))
 
     checked = null_out_of_bounds(deduped, bounds)
-    spiked = null_spikes(checked, rules, in_day)
+    spiked = null_spikes(checked, rules, in_day, running(modes))
     today = spiked.filter(in_day)
     all_null = nw.all_horizontal(
         *(nw.col(s).is_null() for s in rules.critical_sensors), ignore_nulls=False
@@ -94,7 +96,9 @@ def null_out_of_bounds(readings: Frame, bounds: dict[str, tuple[float, float]]) 
     return _null_flagged(readings, outside, "bounds_mask")
 
 
-def null_spikes(readings: Frame, rules: CleaningRules, scored: nw.Expr) -> Frame:
+def null_spikes(
+    readings: Frame, rules: CleaningRules, scored: nw.Expr, running: nw.Expr | None = None
+) -> Frame:
     """Null isolated spikes; bit i of ``spike_mask`` marks sensor i.
 
     The local level of a reading is the trimmed mean (largest and smallest dropped) of the
@@ -103,10 +107,32 @@ def null_spikes(readings: Frame, rules: CleaningRules, scored: nw.Expr) -> Frame
     reading is a spike when its relative deviation from that level exceeds ``spike_sigma``
     robust standard deviations of the same deviations over the unit's day (the ``scored``
     rows).
+
+    With ``running``, only readings taken under load are judged, against levels of readings
+    under load: a stop or a start is a change of state, not a spike.
     """
     window = timedelta(minutes=rules.spike_window_minutes)
+    if running is not None:
+        # Each stop or start begins a new regime: a count of the unit's changes so far.
+        ordered = {"order_by": "timestamp"}
+        readings = (
+            readings.with_columns((~running).cast(nw.Int32).alias("_stopped"))
+            .with_columns(
+                nw.col("_stopped").diff().over("compressor_id", **ordered).alias("_change")
+            )
+            .with_columns(nw.col("_change").abs().fill_null(0).alias("_change"))
+            .with_columns(
+                nw.col("_change").cum_sum().over("compressor_id", **ordered).alias("_regime")
+            )
+        )
+        scored = scored & (nw.col("_stopped") == 0)
     readings = trailing_trimmed_mean(
-        readings, SENSORS, rules.spike_neighbors, rules.spike_min_neighbors, window
+        readings,
+        SENSORS,
+        rules.spike_neighbors,
+        rules.spike_min_neighbors,
+        window,
+        regime=None if running is None else "_regime",
     )
     deviations = [
         ((nw.col(s) - nw.col(f"_level_{s}")) / nw.col(f"_level_{s}").abs()).alias(f"_dev_{s}")
@@ -129,15 +155,18 @@ def null_spikes(readings: Frame, rules: CleaningRules, scored: nw.Expr) -> Frame
     )
     spike = {
         s: (
-            nw.col(f"_dev_{s}").abs() > rules.spike_sigma * MAD_TO_SIGMA * nw.col(f"_mad_{s}")
+            scored
+            & (nw.col(f"_dev_{s}").abs() > rules.spike_sigma * MAD_TO_SIGMA * nw.col(f"_mad_{s}"))
         ).fill_null(False)
         for s in SENSORS
     }
+    helpers = ("_stopped", "_change", "_regime") if running is not None else ()
     return done(
         _null_flagged(judged, spike, "spike_mask").drop(
             *(f"_dev_{s}" for s in SENSORS),
             *(f"_mad_{s}" for s in SENSORS),
             *(f"_level_{s}" for s in SENSORS),
+            *helpers,
         )
     )
 

@@ -97,21 +97,27 @@ def trailing_trimmed_mean(
     within: timedelta,
     by: str = "compressor_id",
     order_by: str = "timestamp",
+    regime: str | None = None,
 ) -> Frame:
     """Add ``_level_{column}``: the mean of the unit's previous ``count`` values with the
     largest and smallest dropped, when all ``count`` previous readings lie within ``within``
-    and at least ``min_count`` of them are non-null; otherwise null.
+    and at least ``min_count`` of them are non-null; otherwise null. With ``regime`` (a
+    column that only grows along a unit's rows), the previous readings must share the row's.
 
     On Polars the frame must be sorted by (by, order_by); it comes back in the same order.
     """
     if _is_spark(frame):
-        return _spark_trailing_trimmed_mean(frame, columns, count, min_count, within, by, order_by)
+        return _spark_trailing_trimmed_mean(
+            frame, columns, count, min_count, within, by, order_by, regime
+        )
     native = _native_polars(frame)
     # Sorted by unit and time: the count-th previous row is the same unit and recent
     # exactly when the whole trailing window is.
     whole = (pl.col(by).shift(count) == pl.col(by)) & (
         pl.col(order_by) - pl.col(order_by).shift(count) <= within
     )
+    if regime is not None:
+        whole = whole & (pl.col(regime).shift(count) == pl.col(regime))
     levels = []
     for c in columns:
         prev = pl.col(c).shift(1)
@@ -195,6 +201,7 @@ def _spark_trailing_trimmed_mean(
     within: timedelta,
     by: str,
     order_by: str,
+    regime: str | None = None,
 ) -> Frame:
     from pyspark.sql import Window
     from pyspark.sql import functions as F
@@ -205,6 +212,8 @@ def _spark_trailing_trimmed_mean(
     whole = F.lag(by, count).over(ordered).isNotNull() & (
         reach <= int(within.total_seconds() * 1_000_000)
     )
+    if regime is not None:
+        whole = whole & (F.lag(regime, count).over(ordered) == F.col(regime))
     levels = []
     for c in columns:
         n = F.count(c).over(previous)

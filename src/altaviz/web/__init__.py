@@ -16,7 +16,7 @@ from fastapi.responses import PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from altaviz.web import pages, signin, worklist
+from altaviz.web import compliance, pages, signin, worklist
 from altaviz.web.auth import CsrfRefused, SignInRequired, person, sign_in_redirect
 from altaviz.web.session import Signer
 from altaviz.web.site import Web, render, templates
@@ -34,7 +34,7 @@ def add_web(app: FastAPI, live_seconds: float = 15.0) -> FastAPI:
         live_seconds=live_seconds,
     )
     app.mount("/ui/static", StaticFiles(packages=[("altaviz.web", "static")]), name="static")
-    for router in (signin.router, pages.router, worklist.router):
+    for router in (signin.router, pages.router, worklist.router, compliance.router):
         app.include_router(router)
     app.add_exception_handler(SignInRequired, _sign_in)  # type: ignore[arg-type]
     app.add_exception_handler(CsrfRefused, _csrf)  # type: ignore[arg-type]

@@ -4,7 +4,7 @@ worklist and cases are in :mod:`altaviz.web.worklist`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Literal
 
 import polars as pl
@@ -20,6 +20,7 @@ from altaviz.pipeline.reports import emissions_totals
 from altaviz.web import overview, reports
 from altaviz.web.auth import PersonDep
 from altaviz.web.charts import SPANS, UnitContext, fleet_limits, unit_charts
+from altaviz.web.compliance import compliance_view
 from altaviz.web.map import outline
 from altaviz.web.site import Web, options, render, stamp
 from altaviz.worklist.view import CaseFilter, current_cases, list_cases
@@ -180,6 +181,7 @@ def emissions_page(
     )
     totals, span = (None, None) if error else _emissions(request, served, period)
     threshold = served.config.models.emissions.reporting_threshold_t_co2e
+    year = (span[1] if span else until or datetime.now(UTC).date()).year
     return render(
         request,
         "emissions.html",
@@ -194,6 +196,9 @@ def emissions_page(
         threshold=threshold,
         error=error,
         query=request.url.query,
+        year=year,
+        compliance=compliance_view(request, served, year),
+        message={k: request.query_params.get(k) for k in ("report", "recorded", "error")},
     )
 
 

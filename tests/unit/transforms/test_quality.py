@@ -18,7 +18,8 @@ def report(frame, config):
 
     def make(data, registered: int):
         cleaning = config.thresholds.cleaning
-        silver, counts = clean_day(frame(data), DAY, bounds, cleaning)
+        modes = config.thresholds.operating_modes
+        silver, counts = clean_day(frame(data), DAY, bounds, cleaning, modes)
         checks = quality_report(
             silver, counts, registered, config.thresholds.quality, cleaning.critical_sensors, DAY
         )

@@ -18,7 +18,9 @@ def bounds(config) -> dict[str, tuple[float, float]]:
 
 
 def clean(frame, data, bounds, config):
-    silver, counts = clean_day(frame(data), DAY, bounds, config.thresholds.cleaning)
+    silver, counts = clean_day(
+        frame(data), DAY, bounds, config.thresholds.cleaning, config.thresholds.operating_modes
+    )
     return rows_of(silver, "timestamp"), counts
 
 

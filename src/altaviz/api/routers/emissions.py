@@ -31,7 +31,7 @@ async def emissions(
     since: date | None = None,
     until: date | None = None,
 ) -> EmissionsTotals:
-    """CH4 and CO2e (t) per basin, station (the reporting facility) or unit from ``since`` to
+    """CH4 and CO2e (t) per basin (the reporting facility), station or unit from ``since`` to
     ``until`` (both included; default: every date on record), annualised, with each one's
     share of the Subpart W threshold and its OOOOb packing flags; largest CO2e first."""
     if since and until and since > until:

@@ -103,6 +103,9 @@ class PackingLeakParams(_Strict):
     suction_psi_per_day: float
     flow_loss_per_day: Annotated[float, Field(ge=0)]
     flow_floor: Annotated[float, Field(gt=0, le=1)]
+    # Vent flow added per cylinder for each psi of discharge pressure the packing loses,
+    # drawn per episode inside this range.
+    vent_scfm_per_psi: Range
 
 
 class FoulingParams(_Strict):
@@ -172,6 +175,21 @@ class MaintenanceSpec(_Strict):
     service_downtime_hours: Range
 
 
+class StandbySpec(_Strict):
+    mean_days_between: Annotated[float, Field(ge=0)]  # 0: never
+    hours: Range
+    settle_out_fraction: Share  # discharge settles this far from suction towards discharge
+    vibration_fraction: Share
+    discharge_temp_f: Range
+    demo: bool = False  # the demo fleet stands by too
+
+
+class PackingSpec(_Strict):
+    healthy_scf_per_hour: Annotated[float, Field(gt=0)]
+    reference_compression_ratio: Annotated[float, Field(gt=1)]
+    unit_spread: Annotated[float, Field(ge=0, le=1)]
+
+
 class DirtSpec(_Strict):
     glitch_share: Share
     glitch_size: Range
@@ -219,6 +237,8 @@ class FleetConfig(_Strict):
     basins: Annotated[list[Basin], Field(min_length=1)]
     failures: FailureSpec
     maintenance: MaintenanceSpec
+    standby: StandbySpec
+    packing: PackingSpec
     dirt: DirtSpec
     demo: DemoSpec
 

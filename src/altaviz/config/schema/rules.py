@@ -6,7 +6,7 @@ product expects and the stream's rules)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
@@ -147,6 +147,15 @@ class MonitoringRules(_Strict):
     slow_stage_min_seconds: Annotated[float, Field(ge=0)]
 
 
+class OperatingModeRules(_Strict):
+    """How a reading tells what the unit was doing (Subpart W's compressor modes)."""
+
+    running_above_hp: Annotated[float, Field(gt=0)]
+    running_above_flow_mcf: Annotated[float, Field(gt=0)]  # used when horsepower is missing
+    # A stopped unit holding at least this discharge pressure is in pressurised standby.
+    pressurised_above_psi: Annotated[float, Field(gt=0)]
+
+
 class ThresholdsConfig(_Strict):
     version: Literal[1]
     sensors: dict[SensorName, Limits]
@@ -154,6 +163,7 @@ class ThresholdsConfig(_Strict):
     models: dict[str, dict[SensorName | DerivedName, LimitOverride]]
     floating: dict[SensorName, Floating]
     cleaning: CleaningRules
+    operating_modes: OperatingModeRules
     baseline: BaselineRules
     trends: TrendRules
     alerts: AlertRules
@@ -281,6 +291,30 @@ class EmissionFactors(_Strict):
     reporting_threshold_t_co2e: PositiveFloat
     packing_vent_limit_scfm_per_cylinder: PositiveFloat
     packing_measurement_interval_hours: PositiveFloat
+    packing_leak_scfm_per_psi: PositiveFloat
+    packing_leak_relative_sd: Annotated[float, Field(ge=0)]
+    packing_leak_window_hours: Annotated[int, Field(ge=1, le=48)]
+    packing_over_limit_hours: Annotated[int, Field(ge=1, le=168)]
+    restate_days: Annotated[int, Field(ge=0, le=90)]
+
+
+PackingRule = Literal["oooob", "ooooa"]
+
+
+class InstallWindow(_Strict):
+    rule: PackingRule
+    installed_from: date
+    installed_until: date | None = None
+
+
+class PackingProgramme(_Strict):
+    """Which NSPS rule each unit's rod packing is under, and the rules' intervals."""
+
+    default_rule: PackingRule
+    repair_days: Annotated[int, Field(ge=1)]  # after an exceedance, to repair or replace
+    replacement_hours: PositiveFloat  # OOOO/OOOOa: replace every this many operating hours
+    by_install_date: list[InstallWindow] = Field(default_factory=list)
+    units: dict[str, PackingRule] = Field(default_factory=dict)
 
 
 class DiagnosticRules(_Strict):
@@ -304,6 +338,7 @@ class ModelsConfig(_Strict):
     drift: DriftRules
     rul: RulRules
     emissions: EmissionFactors
+    packing: PackingProgramme
     diagnostics: DiagnosticRules
 
 
