@@ -73,6 +73,8 @@ def main() -> None:
         scored = json.loads(result.stdout)
         print(json.dumps(scored["by_source"], indent=1))
         print("worklist:", json.dumps(scored["worklist"], indent=1))
+        if "emissions" in scored:  # OOOOb flags, methane and operating modes against the truth
+            print("emissions:", json.dumps(scored["emissions"], indent=1))
 
 
 if __name__ == "__main__":

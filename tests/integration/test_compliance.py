@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-from datetime import date
 from pathlib import Path
 
 import polars as pl
@@ -20,15 +19,24 @@ from altaviz.api.app import create_app
 from altaviz.cli import app as cli
 from altaviz.config import load_config
 from altaviz.engines import open_engine
+from altaviz.fleet import SimulationRequest, simulate
 from altaviz.lake import catalog as lake
 from altaviz.settings import Settings
-from tests.conftest import run_lake
+from tests.conftest import START, run_lake
 from tests.lake_parity import LAYERS, read_table
 
 ENGINEER = {"X-API-Key": "engineer-key-0123"}
 VIEWER = {"X-API-Key": "viewer-key-01234"}
 GOLDEN = Path(__file__).parent.parent / "golden"
-GOLDEN_FILES = ("summary.csv", "emissions-by-source.csv", "factors.csv", "operating-modes.csv")
+GOLDEN_FILES = (
+    "summary.csv",
+    "emissions-by-source.csv",
+    "emissions-by-unit.csv",
+    "factors.csv",
+    "operating-modes.csv",
+    "packing-records.csv",
+)
+GOLDEN_FACILITY = "PERM"
 
 
 @pytest.fixture(scope="module")
@@ -201,23 +209,33 @@ def test_the_report_pack_is_byte_identical_recorded_and_equal_to_the_api(client,
     assert pdf.startswith(b"%PDF") and a["report_id"].encode() in pdf
 
 
-def test_the_report_of_the_untouched_small_fleet_equals_the_golden_files(small_lake, tmp_path):
+@pytest.fixture(scope="module")
+def golden_lake(tmp_path_factory) -> Path:
+    """A fleet of its own for the golden files: 40 units, 2 days, through the pipeline."""
+    out = tmp_path_factory.mktemp("golden") / "fleet"
+    simulate(SimulationRequest(output=out, compressors=40, days=2, seed=8, start=START))
+    lakehouse = out.parent / "lake"
+    assert run_lake(out, lakehouse, mlflow=out.parent / "mlruns").status == "success"
+    return lakehouse
+
+
+def test_the_report_of_a_fixed_fleet_equals_the_golden_files(golden_lake):
     """A change to any figure, factor or column of the pack shows here; regenerate with
     ALTAVIZ_UPDATE_GOLDEN=1 when the change is meant."""
     from altaviz.pipeline.subpart_w import build_report
 
-    _, original = small_lake
     config = load_config()
-    engine = open_engine("polars", original, config, Settings(_env_file=None))
-    pack = build_report(engine, config, "PERM", 2026)
-    assert pack.data_from == date(2026, 3, 1)
+    engine = open_engine("polars", golden_lake, config, Settings(_env_file=None))
+    pack = build_report(engine, config, GOLDEN_FACILITY, 2026)
+    assert pack.data_from == START.date()
     for suffix in GOLDEN_FILES:
-        name = f"subpart-w-PERM-2026-{suffix}"
+        name = f"subpart-w-{GOLDEN_FACILITY}-2026-{suffix}"
         golden = GOLDEN / name
         if os.environ.get("ALTAVIZ_UPDATE_GOLDEN"):
             GOLDEN.mkdir(exist_ok=True)
             golden.write_bytes(pack.files[name])
         assert pack.files[name] == golden.read_bytes(), f"{name} differs from {golden}"
+    assert build_report(engine, config, GOLDEN_FACILITY, 2026).files == pack.files
 
 
 def _version(root: Path, spec) -> int | None:

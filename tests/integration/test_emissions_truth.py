@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 
 from altaviz.fleet import SimulationRequest, simulate
+from altaviz.lake import catalog as lake
 from altaviz.ml.emission_scores import score_emissions
 from tests.conftest import START, run_lake
 from tests.lake_parity import read_table
@@ -38,8 +39,8 @@ def scores(leaky) -> dict:
     out, lakehouse = leaky
     return score_emissions(
         pl.read_parquet(sorted((out / "truth" / "emissions").glob("*.parquet"))),
-        read_table(lakehouse, "emissions_estimates"),
-        read_table(lakehouse, "operating_mode_days"),
+        read_table(lakehouse, lake.EMISSIONS_ESTIMATES),
+        read_table(lakehouse, lake.OPERATING_MODE_DAYS),
         LIMIT,
     )
 
@@ -87,7 +88,7 @@ def test_stopped_readings_raise_no_alert(leaky):
     stopped = telemetry.filter(pl.col("horsepower") == 0).select(
         "compressor_id", pl.col("timestamp").alias("opened_at")
     )
-    alerts = read_table(lakehouse, "alert_history").filter(
+    alerts = read_table(lakehouse, lake.ALERT_HISTORY).filter(
         pl.col("alert_type").is_in(["threshold", "deviation"])
     )
     assert alerts.height > 0

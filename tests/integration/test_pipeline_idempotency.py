@@ -116,11 +116,9 @@ def test_day_by_day_arrival_equals_one_run(small_fleet, small_lake, tmp_path):
     """Landing partitions arrive one day at a time (late readings land the next day)."""
     source = tmp_path / "landing"
     lake = tmp_path / "lake"
-    for name in ("compressor_metadata.parquet", "stations.parquet", "maintenance_events.parquet"):
-        shutil.copy2(small_fleet / name, source / name) if source.exists() else (
-            source.mkdir(),
-            shutil.copy2(small_fleet / name, source / name),
-        )
+    source.mkdir()
+    for reference in small_fleet.glob("*.parquet"):  # metadata, stations, maintenance, packing
+        shutil.copy2(reference, source / reference.name)
     for part in sorted((small_fleet / "telemetry").iterdir()):
         shutil.copytree(part, source / "telemetry" / part.name, copy_function=shutil.copy2)
         summary = run_lake(source, lake)

@@ -26,7 +26,12 @@ pytest.importorskip("pyspark", reason="the Spark engine is an optional extra: ma
 
 DAYS = 6
 ONE_RUN_TABLES = tuple(t for t in DATA_TABLES if t is not lake.ALERT_HISTORY)
-REFERENCE = ("compressor_metadata.parquet", "stations.parquet", "maintenance_events.parquet")
+REFERENCE = (
+    "compressor_metadata.parquet",
+    "stations.parquet",
+    "maintenance_events.parquet",
+    "packing_measurements.parquet",
+)
 
 
 @pytest.fixture(scope="module")

@@ -284,6 +284,41 @@ def test_the_emissions_csv_equals_the_apis_figures(engineer, site):
     assert engineer.errors == []
 
 
+def test_compliance_from_the_emissions_page(engineer, viewer, site):
+    """The programme's figures are the API's; an engineer records a measurement (a wrong one
+    is refused with its reason) and generates a report pack whose files download; a viewer
+    sees neither form."""
+    page = engineer.open("/ui/emissions", "#compliance")
+    programme = site["api"].get("/compliance/packing").json()
+    assert page.inner_text("#overdue") == str(programme["overdue"])
+    assert page.inner_text("#exceedances") == str(programme["exceedances"])
+    assert len(page.query_selector_all("#mode-hours tbody tr")) >= 1
+
+    unit = next(u for u in programme["units"] if u["rule"] == "OOOOb")["compressor_id"]
+    page.fill("#record-measurement input[name=compressor_id]", unit)
+    page.fill("#record-measurement input[name=vent_scfm]", "0.5")
+    page.fill("#record-measurement input[name=measured_at]", "2026-03-03T08:00")
+    page.click("#record-measurement button")
+    page.wait_for_selector("#compliance .error")
+    assert "cylinders" in page.inner_text("#compliance .error")
+
+    page.select_option("#generate-report select[name=facility]", "PERM")
+    page.click("#generate-report button")
+    page.wait_for_selector("#compliance .done")
+    report_id = page.inner_text("#compliance .done").split()[1].rstrip(":")
+    links = page.query_selector_all(f"#generations a[href*='{report_id}']")
+    assert len(links) == 7
+    with page.expect_download() as download:
+        links[-1].click()  # the PDF
+    assert Path(download.value.path()).read_bytes().startswith(b"%PDF")
+    engineer.shot("compliance")
+    assert engineer.errors == []
+
+    seen = viewer.open("/ui/emissions", "#compliance")
+    assert seen.query_selector("#record-measurement") is None
+    assert seen.query_selector("#generate-report") is None
+
+
 def test_pipeline_page_lists_the_runs(engineer, site):
     page = engineer.open("/ui/pipeline", "#runs")
     runs = read_table(site["lake"], "pipeline_runs")

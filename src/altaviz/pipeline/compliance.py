@@ -34,7 +34,17 @@ def land_packing_records(engine: Engine, source: Path) -> int:
     path = source / LANDING_FILE
     if not path.exists():
         return 0
-    incoming = pl.read_parquet(path)
+    landed = ("measurement_id", "compressor_id", "measured_at", "cylinder", "vent_scfm", "kind")
+    try:
+        incoming = pl.read_parquet(path)
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise InputError(f"--source {source}: {LANDING_FILE} cannot be read ({exc})") from exc
+    missing = [c for c in landed if c not in incoming.columns]
+    if missing:
+        raise InputError(f"--source {source}: {LANDING_FILE} lacks {', '.join(missing)}")
+    for column in ("instrument", "measured_by", "unit_operating_hours"):
+        if column not in incoming.columns:
+            incoming = incoming.with_columns(pl.lit(None).alias(column))
     known = _native(engine.read(lake.PACKING_MEASUREMENTS).select("measurement_id", "cylinder"))
     new = incoming.join(known, on=["measurement_id", "cylinder"], how="anti")
     if not new.height:

@@ -277,7 +277,11 @@ def _emissions(request: Request, served: Served, period: Period):
     p = period
     return web.memo.get(
         ("emissions", p.by, p.since, p.until),
-        served.engine.version(lake.EMISSIONS_ESTIMATES),
+        # A recorded measurement changes which units are due.
+        (
+            served.engine.version(lake.EMISSIONS_ESTIMATES),
+            served.engine.version(lake.PACKING_MEASUREMENTS),
+        ),
         lambda: emissions_totals(served.engine, served.config, p.by, p.since, p.until),
     )
 
