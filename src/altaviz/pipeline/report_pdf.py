@@ -12,6 +12,7 @@ from typing import Any
 import polars as pl
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
+from fpdf.fonts import FontFace
 
 from altaviz import __version__
 
@@ -87,11 +88,13 @@ def render_summary(report_id: str, tables: dict[str, pl.DataFrame], data_to: dat
         ],
     )
 
-    units = tables["emissions-by-unit"].sort("co2e_t", descending=True).head(15)
-    _heading(pdf, "The fifteen largest emitters (every unit is in the CSV)")
+    units = tables["emissions-by-unit"].sort(
+        "ch4_venting_t", "compressor_id", descending=[True, False]
+    )
+    _heading(pdf, "The fifteen units venting the most methane (every unit is in the CSV)")
     _table(
         pdf,
-        units,
+        units.head(15),
         [
             ("compressor_id", "Unit", 26),
             ("station_id", "Station", 24),
@@ -158,19 +161,26 @@ def _pairs(pdf: FPDF, pairs: list[tuple[str, str]]) -> None:
 def _table(
     pdf: FPDF, frame: pl.DataFrame, columns: list[tuple[str, str, float]], size: float = 8
 ) -> None:
-    pdf.set_font("Helvetica", "B", size)
-    pdf.set_fill_color(230, 235, 242)
-    for _, title, width in columns:
-        pdf.cell(width, 5.5, title, border=1, fill=True)
-    pdf.ln()
+    """``frame``'s ``columns`` (key, title, width in mm) as a table; long text wraps."""
     pdf.set_font("Helvetica", "", size)
-    for row in frame.iter_rows(named=True):
-        for key, _, width in columns:
-            pdf.cell(width, 5, _text(row[key]), border=1)
-        pdf.ln()
+    widths = tuple(width for _, _, width in columns)
+    with pdf.table(
+        col_widths=widths,
+        width=sum(widths),
+        align="LEFT",
+        text_align="LEFT",
+        line_height=1.25 * size * 0.3528 + 1,  # points to mm, with a little air
+        headings_style=FontFace(emphasis="BOLD", fill_color=(230, 235, 242)),
+        padding=(0.6, 1),
+    ) as table:
+        table.row([title for _, title, _ in columns])
+        for row in frame.iter_rows(named=True):
+            table.row([_text(row[key]) for key, _, _ in columns])
 
 
 def _text(value: Any) -> str:
     if isinstance(value, float):
+        if value and abs(value) < 0.1:
+            return f"{value:.4g}"  # a factor keeps its figures: 0.0023, 0.0423
         return f"{value:,.3f}" if abs(value) < 1000 else f"{value:,.1f}"
     return "" if value is None else str(value)
