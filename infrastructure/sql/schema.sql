@@ -223,7 +223,44 @@ CREATE TABLE IF NOT EXISTS emissions_estimates (
     "hours_since_packing_check" DOUBLE PRECISION,
     "packing_over_limit" BOOLEAN NOT NULL,
     "packing_check_due" BOOLEAN NOT NULL,
+    "operating_hours" DOUBLE PRECISION,
+    "standby_hours" DOUBLE PRECISION,
+    "packing_leak_scfm_per_cylinder" DOUBLE PRECISION,
+    "packing_vent_uncertainty_scfm" DOUBLE PRECISION,
     PRIMARY KEY ("compressor_id", "hour")
+);
+ALTER TABLE emissions_estimates ADD COLUMN IF NOT EXISTS "operating_hours" DOUBLE PRECISION;
+ALTER TABLE emissions_estimates ADD COLUMN IF NOT EXISTS "standby_hours" DOUBLE PRECISION;
+ALTER TABLE emissions_estimates ADD COLUMN IF NOT EXISTS "packing_leak_scfm_per_cylinder" DOUBLE PRECISION;
+ALTER TABLE emissions_estimates ADD COLUMN IF NOT EXISTS "packing_vent_uncertainty_scfm" DOUBLE PRECISION;
+
+-- Hours per unit and day in each operating mode, every registered unit.
+CREATE TABLE IF NOT EXISTS operating_mode_days (
+    "compressor_id" TEXT NOT NULL,
+    "date" DATE NOT NULL,
+    "operating_hours" DOUBLE PRECISION NOT NULL,
+    "standby_hours" DOUBLE PRECISION NOT NULL,
+    "depressurised_hours" DOUBLE PRECISION NOT NULL,
+    "not_reporting_hours" DOUBLE PRECISION NOT NULL,
+    "readings" INTEGER NOT NULL,
+    PRIMARY KEY ("compressor_id", "date")
+);
+
+-- Rod-packing vent-flow measurements and replacements (NSPS OOOOb), append-only.
+CREATE TABLE IF NOT EXISTS packing_measurements (
+    "measurement_id" TEXT NOT NULL,
+    "compressor_id" TEXT NOT NULL,
+    "measured_at" TIMESTAMPTZ NOT NULL,
+    "cylinder" INTEGER NOT NULL,
+    "vent_scfm" DOUBLE PRECISION,
+    "kind" TEXT NOT NULL,
+    "instrument" TEXT,
+    "measured_by" TEXT,
+    "unit_operating_hours" DOUBLE PRECISION,
+    "recorded_by" TEXT NOT NULL,
+    "recorded_at" TIMESTAMPTZ NOT NULL,
+    "note" TEXT,
+    PRIMARY KEY ("measurement_id", "cylinder")
 );
 
 -- Every model's output per unit and scored hour.
@@ -373,4 +410,4 @@ SELECT f.*
 FROM fleet_health f
 WHERE f.date = (SELECT max(date) FROM fleet_health);
 
-INSERT INTO schema_migrations (version) VALUES (1) ON CONFLICT (version) DO NOTHING;
+INSERT INTO schema_migrations (version) VALUES (2) ON CONFLICT (version) DO NOTHING;

@@ -120,13 +120,22 @@ def test_too_little_history_is_labelled_not_raised(small_lake):
     assert summary.ml.model_version is not None
 
 
-def test_emissions_cover_every_hourly_row(small_lake):
+def test_emissions_cover_every_hour_operating_or_in_standby(small_lake):
+    """Every gold hour (readings under load) has an estimate; so has every hour of standby,
+    which gold leaves out (the packing still vents), and no other."""
     _, lake = small_lake
     hourly = read_table(lake, "hourly_aggregates")
     emissions = read_table(lake, "emissions_estimates")
-    assert emissions.height == hourly.height
+    modes = read_table(lake, "operating_modes").filter(
+        (pl.col("operating_hours") > 0) | (pl.col("standby_hours") > 0)
+    )
+    key = ["compressor_id", "hour"]
+    assert hourly.join(emissions, on=key, how="anti").height == 0
+    assert emissions.join(modes, on=key, how="anti").height == 0
+    assert modes.join(emissions, on=key, how="anti").height == 0
     assert emissions["co2e_t"].min() > 0
-    assert emissions.join(hourly, on=["compressor_id", "hour"], how="anti").height == 0
+    standby_only = emissions.join(hourly, on=key, how="anti")
+    assert standby_only.height > 0 and (standby_only["fuel_mmbtu"] == 0).all()
 
 
 def test_skip_ml_defers_scoring_to_the_next_run(small_fleet, tmp_path):
@@ -167,9 +176,11 @@ def test_train_models_predict_evaluate_commands(small_lake, small_fleet):
     totals = json.loads(stations.stdout)
     emissions = read_table(lake, "emissions_estimates")
     assert sum(r["co2e_t"] for r in totals) == pytest.approx(emissions["co2e_t"].sum())
-    assert {"station_id", "annualised_co2e_t", "over_reporting_threshold"} <= totals[0].keys()
-    basins = runner.invoke(app, ["emissions", *lake_opt, "--by", "basin"])
-    assert basins.exit_code == 0 and "Emissions by basin" in basins.stdout
+    assert {"station_id", "annualised_co2e_t"} <= totals[0].keys()
+    assert "over_reporting_threshold" not in totals[0]  # the facility is the basin
+    basins = runner.invoke(app, ["emissions", *lake_opt, "--by", "basin", "--json"])
+    assert basins.exit_code == 0, basins.output
+    assert "over_reporting_threshold" in json.loads(basins.stdout)[0]
 
     for args, message in (
         (["emissions", *lake_opt, "--by", "city"], "choose unit, station or basin"),

@@ -24,6 +24,8 @@ EXPORTED: Final = (
     lake.ALERT_HISTORY,
     lake.FLEET_HEALTH,
     lake.EMISSIONS_ESTIMATES,
+    lake.OPERATING_MODE_DAYS,
+    lake.PACKING_MEASUREMENTS,
     lake.ML_PREDICTIONS,
     lake.UNIT_BASELINES,
     lake.PIPELINE_RUNS,
@@ -69,7 +71,17 @@ FROM fleet_health f
 WHERE f.date = (SELECT max(date) FROM fleet_health)""",
 }
 
-SCHEMA_VERSION: Final = 1
+ADDED_COLUMNS: Final = {
+    "emissions_estimates": (
+        "operating_hours",
+        "standby_hours",
+        "packing_leak_scfm_per_cylinder",
+        "packing_vent_uncertainty_scfm",
+    ),
+}
+"""Columns added to a table after its first version: a database made before gets them."""
+
+SCHEMA_VERSION: Final = 2
 
 
 def quote(name: str) -> str:
@@ -97,6 +109,15 @@ def table_ddl(spec: TableSpec) -> str:
     return f"CREATE TABLE IF NOT EXISTS {spec.name} (\n{body}\n);"
 
 
+def added_ddl(spec: TableSpec) -> list[str]:
+    """``ALTER TABLE ... ADD COLUMN IF NOT EXISTS`` for the table's later columns."""
+    types = {c.name: SQL_TYPES[c.type] for c in spec.schema.columns}
+    return [
+        f"ALTER TABLE {spec.name} ADD COLUMN IF NOT EXISTS {quote(name)} {types[name]};"
+        for name in ADDED_COLUMNS.get(spec.name, ())
+    ]
+
+
 def schema_sql() -> str:
     """The whole serving schema as one SQL script."""
     parts = [
@@ -109,7 +130,7 @@ def schema_sql() -> str:
         "",
     ]
     for spec in EXPORTED:
-        parts += [f"-- {spec.description}", table_ddl(spec), ""]
+        parts += [f"-- {spec.description}", table_ddl(spec), *added_ddl(spec), ""]
     for table, columns in INDEXES:
         name = f"{table}_{'_'.join(c.split()[0] for c in columns)}_idx"
         cols = ", ".join(quote(c.split()[0]) + c[len(c.split()[0]) :] for c in columns)

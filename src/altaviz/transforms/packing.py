@@ -295,6 +295,7 @@ def compliance_alerts(
             pl.lit(EXCEEDANCE).alias("alert_type"),
             pl.lit("critical").alias("severity"),
             pl.col("measured_at").alias("opened_at"),
+            pl.col("measured_at").alias("last_abnormal_at"),
             pl.col("max_scfm").alias("trigger_value"),
             pl.col("max_scfm").alias("peak_value"),
             pl.format(
@@ -332,11 +333,11 @@ def compliance_alerts(
         "opened_at",
         pl.lit(None, dtype=pl.Datetime("us", "UTC")).alias("escalated_at"),
         "resolved_at",
-        pl.coalesce("resolved_at", "opened_at").alias("last_abnormal_at"),
+        "last_abnormal_at",
         "trigger_value",
         "peak_value",
         pl.lit(limit_scfm).alias("limit_value"),
-        (pl.col("severity") == "critical").alias("notify"),
+        pl.lit(True).alias("notify"),  # warnings and criticals notify, as every alert
         "message",
         pl.col("opened_at").dt.date().alias("date"),
     ).sort("opened_at", "alert_id")
@@ -369,6 +370,7 @@ def _flag_runs(flags: pl.DataFrame, ruled: pl.DataFrame, limit_scfm: float) -> p
     runs = ordered.group_by("compressor_id", "_run").agg(
         pl.col("packing_over_limit").first().alias("_flagged"),
         pl.col("hour").min().alias("opened_at"),
+        pl.col("hour").max().alias("last_abnormal_at"),
         pl.col("packing_vent_scfm_per_cylinder").first().alias("trigger_value"),
         pl.col("packing_vent_scfm_per_cylinder").max().alias("peak_value"),
     )
@@ -389,6 +391,7 @@ def _flag_runs(flags: pl.DataFrame, ruled: pl.DataFrame, limit_scfm: float) -> p
             pl.lit("warning").alias("severity"),
             "opened_at",
             "resolved_at",
+            "last_abnormal_at",
             "trigger_value",
             "peak_value",
             pl.format(
