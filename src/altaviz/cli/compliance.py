@@ -19,7 +19,9 @@ from altaviz.config import load_config
 from altaviz.core.errors import InputError
 
 group = Group(help="Compliance: the rod-packing programme, measurements, the Subpart W report.")
-ByOption = Annotated[str | None, typer.Option("--by", help="Who records \\[default: $USER].")]
+ByOption = Annotated[
+    str | None, typer.Option("--by", help="Who acts, recorded with it \\[default: $USER].")
+]
 
 
 def _who(by: str | None) -> str:
