@@ -146,7 +146,7 @@ def _print_emissions(e: dict) -> None:
         f"methane: estimated {m['fleet_estimated_t']:,.1f} t against {m['fleet_true_t']:,.1f} t "
         f"true ({m['fleet_error']:+.1%}); {m['leaking_units']} leaking units "
         f"{num(m['leaking_error'], '+.1%')} together, {pct(m['leaking_units_within_25pct'])} "
-        "of them within 25 %"
+        f"of them within 25 % ({pct(m['exceeding_units_within_25pct'])} of those over the limit)"
     )
     modes = e["modes"]
     out.print(

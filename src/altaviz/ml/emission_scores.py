@@ -77,6 +77,13 @@ def score_emissions(
                 per_unit.filter(pl.col("err").abs() <= 0.25).height, per_unit.height
             ),
             "leaking_unit_error_median": _round(per_unit["err"].median()),
+            # The leaks OOOOb is about: units over the limit for a day.
+            "exceeding_units_within_25pct": _share(
+                per_unit.filter(
+                    pl.col("compressor_id").is_in(sorted(exceeded)) & (pl.col("err").abs() <= 0.25)
+                ).height,
+                len(exceeded),
+            ),
         },
         "modes": _modes(truth, mode_days, first, last),
     }
