@@ -197,6 +197,12 @@ def test_a_critical_units_chart_shows_its_limits_and_alert(engineer, site):
     model_limit = load_config().thresholds.limit(model, "vibration_mms", "critical_high")
     assert limits["critical_high"] is not None and limits["critical_high"] <= model_limit
     assert limits["band_low"] <= limits["band_high"] < limits["warning_high"]
+    # The estimated packing vent against the OOOOb limit, with the unit's packing records.
+    records = json.loads(page.get_attribute(".chart[data-sensor='packing']", "data-records"))
+    measured = read_table(site["lake"], "packing_measurements").filter(
+        (pl.col("compressor_id") == unit) & (pl.col("measured_at") >= shown_from)
+    )
+    assert len(records) == measured.select("measured_at", "kind").n_unique()
     engineer.shot("unit")
     page.click("nav.spans a:text('1 day')")
     page.wait_for_selector("#charts[data-ready='true'] .chart")

@@ -26,6 +26,7 @@ from altaviz.transforms.repairs import current_baselines, repairs_from
 
 SPANS = {1: "1 day", 7: "7 days", 30: "30 days"}
 MODEL_LINES = ("anomaly_score", "rul_hours", "drift_hours_to_critical")
+PACKING_LINES = ("packing_vent_scfm_per_cylinder", "packing_vent_uncertainty_scfm")
 
 
 def unit_charts(
@@ -52,6 +53,12 @@ def unit_charts(
             ["hour", *hourly_columns],
         ),
         "predictions": (lake.ML_PREDICTIONS, where, ["hour", *MODEL_LINES]),
+        "emissions": (lake.EMISSIONS_ESTIMATES, where, ["hour", *PACKING_LINES]),
+        "packing": (
+            lake.PACKING_MEASUREMENTS,
+            nw.col("compressor_id") == unit["compressor_id"],
+            ["measured_at", "kind", "vent_scfm"],
+        ),
     }
     if days == 1:
         reads["readings"] = (lake.SENSOR_CLEANED, where, ["timestamp", *SENSORS])
@@ -75,6 +82,7 @@ def unit_charts(
         },
         "alerts": _alert_marks(context.alerts, start),
         "maintenance": _maintenance_marks(context.maintenance, start),
+        "packing": _packing(found["emissions"], found["packing"], start, config),
     }
     for s in SENSORS:
         charts["sensors"][s] = {
@@ -173,6 +181,32 @@ def _maintenance_marks(events: pl.DataFrame, start: datetime) -> list[dict[str, 
         }
         for r in shown.sort("started_at").iter_rows(named=True)
     ]
+
+
+def _packing(
+    estimates: pl.DataFrame, records: pl.DataFrame, start: datetime, config: AppConfig
+) -> dict[str, Any]:
+    """The estimated rod-packing vent per cylinder with its one-sigma band, the OOOOb limit,
+    and the unit's measurements (highest cylinder) and replacements in the span."""
+    rows = estimates.filter(pl.col("hour") >= start).sort("hour")
+    vent, sd = rows["packing_vent_scfm_per_cylinder"], rows["packing_vent_uncertainty_scfm"]
+    shown = (
+        records.filter(pl.col("measured_at") >= start)
+        .group_by("measured_at", "kind")
+        .agg(pl.col("vent_scfm").max())
+        .sort("measured_at")
+    )
+    return {
+        "x": _epochs(rows["hour"]),
+        "vent": _floats(vent),
+        "low": _floats((vent - sd.fill_null(0)).clip(lower_bound=0)),
+        "high": _floats(vent + sd.fill_null(0)),
+        "limit": config.models.emissions.packing_vent_limit_scfm_per_cylinder,
+        "records": [
+            {"at": r["measured_at"].timestamp(), "kind": r["kind"], "scfm": r["vent_scfm"]}
+            for r in shown.iter_rows(named=True)
+        ],
+    }
 
 
 def _epochs(column: pl.Series) -> list[float]:

@@ -134,6 +134,40 @@
     return new uPlot(opts, [m.x, m.anomaly_score, m.rul_hours, m.drift_hours_to_critical], el);
   }
 
+  function packingChart(el, data) {
+    // Estimated rod-packing vent per cylinder, its one-sigma band, the OOOOb limit, and the
+    // unit's measurements and replacements (green lines).
+    const p = data.packing;
+    const limit = Array(p.x.length).fill(p.limit);
+    const records = {
+      hooks: {
+        draw: [(u) => {
+          const ctx = u.ctx;
+          p.records.forEach((r) => {
+            if (r.at < u.scales.x.min || r.at > u.scales.x.max) return;
+            const x = Math.round(u.valToPos(r.at, "x", true));
+            ctx.save(); ctx.strokeStyle = COLORS.learned; ctx.lineWidth = 2 * devicePixelRatio;
+            ctx.setLineDash(r.kind === "replacement" ? [2, 3] : []);
+            ctx.beginPath(); ctx.moveTo(x, u.bbox.top); ctx.lineTo(x, u.bbox.top + u.bbox.height);
+            ctx.stroke(); ctx.restore();
+          });
+        }],
+      },
+    };
+    const opts = {
+      title: "Rod-packing vent, estimated (scf/min per cylinder)", width: width(el), height: 200,
+      scales: { x: { time: true, min: data.from, max: data.until } },
+      series: [{},
+        { label: "estimated vent", stroke: COLORS.mean, width: 1.5 },
+        { label: "low", stroke: COLORS.band, width: 1 }, { label: "high", stroke: COLORS.band, width: 1 },
+        { label: "OOOOb limit", stroke: COLORS.critical, dash: [6, 4], width: 1.5, points: { show: false } }],
+      bands: [{ series: [3, 2], fill: COLORS.band }],
+      legend: { live: false }, plugins: [markers(data, "packing_vent_scfm"), records],
+    };
+    el.setAttribute("data-records", JSON.stringify(p.records));
+    return new uPlot(opts, [p.x, p.vent, p.low, p.high, limit], el);
+  }
+
   async function drawCharts(root) {
     const host = root.querySelector("#charts[data-src]");
     if (!host || host.dataset.ready || typeof uPlot === "undefined") return;
@@ -154,6 +188,12 @@
     box.className = "chart"; box.dataset.sensor = "models";
     host.appendChild(box);
     modelChart(box, data);
+    if (data.packing && data.packing.x.length) {
+      const packing = document.createElement("div");
+      packing.className = "chart"; packing.dataset.sensor = "packing";
+      host.appendChild(packing);
+      packingChart(packing, data);
+    }
     host.dataset.ready = "true";
   }
 
