@@ -18,10 +18,10 @@ import numpy as np
 import pyarrow as pa
 
 from altaviz.config.schema import EmissionFactors, FleetConfig
+from altaviz.core.sensors import compression_ratio
 from altaviz.fleet.episodes import US_PER_HOUR, Episodes
 from altaviz.fleet.failure_modes import DISCHARGE, HP, MODES, SUCTION
 
-ATMOSPHERE_PSI = 14.7
 PACKING_LEAK = MODES.index("packing_leak")
 MODE_NAMES = ("operating", "standby", "depressurised")
 
@@ -52,34 +52,34 @@ def unit_packing_scfm(config: FleetConfig, cylinders: np.ndarray, seed: int) -> 
     return spec.healthy_scf_per_hour / 60.0 / cylinders * spread
 
 
-def leak_loss_psi(
+def leak_coefficients(config: FleetConfig, episodes: Episodes, idx: np.ndarray) -> np.ndarray:
+    """The vent flow per cylinder per psi lost of packing-leak episodes ``idx``: inside the
+    configured range, from each episode's phase (uniform on [0, 2 pi)), so nothing new is
+    drawn and the value is the same wherever it is asked for."""
+    lo, hi = config.failures.params("packing_leak").vent_scfm_per_psi
+    return lo + (hi - lo) * episodes.phase[idx] / (2 * np.pi)
+
+
+def leak_scfm(
     config: FleetConfig, episodes: Episodes, baseline: np.ndarray, units: np.ndarray, ts: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """(slot, unit) arrays of the discharge pressure lost to a packing leak (psi, noise-free)
-    and the vent flow that loss adds per cylinder (scf/min)."""
+) -> np.ndarray:
+    """(slot, unit) array of the vent flow a packing leak adds per cylinder (scf/min): the
+    episode's coefficient times the discharge pressure lost by then (noise-free)."""
     u0, n = int(units[0]), len(units)
-    loss = np.zeros((len(ts), n))
     added = np.zeros((len(ts), n))
     idx = episodes.overlapping(int(ts[0]), int(ts[-1]) + 1)
-    idx = idx[
-        (episodes.mode[idx] == PACKING_LEAK)
-        & (episodes.unit[idx] >= u0)
-        & (episodes.unit[idx] < u0 + n)
-    ]
+    leaks = (episodes.mode[idx] == PACKING_LEAK) & (episodes.unit[idx] >= u0)
+    idx = idx[leaks & (episodes.unit[idx] < u0 + n)]
     if not idx.size:
-        return loss, added
-    lo, hi = config.failures.params("packing_leak").vent_scfm_per_psi
+        return added
     elapsed = ts[None, :] - episodes.onset_us[idx, None]
     p = elapsed / (episodes.failure_us[idx] - episodes.onset_us[idx])[:, None]
     e_i, t_i = np.nonzero((p >= 0.0) & (p < 1.0))
-    u_i = episodes.unit[idx][e_i] - u0
-    base = baseline[DISCHARGE, episodes.unit[idx]]
-    lost = (base - episodes.failure_level[idx])[e_i] * p[e_i, t_i]
-    # The episode's own coefficient, from its phase (uniform on [0, 2 pi)): no new draws.
-    coefficient = lo + (hi - lo) * episodes.phase[idx] / (2 * np.pi)
-    loss[t_i, u_i] = lost
-    added[t_i, u_i] = coefficient[e_i] * lost
-    return loss, added
+    lost = (baseline[DISCHARGE, episodes.unit[idx]] - episodes.failure_level[idx])[e_i]
+    added[t_i, episodes.unit[idx][e_i] - u0] = (
+        leak_coefficients(config, episodes, idx)[e_i] * lost * p[e_i, t_i]
+    )
+    return added
 
 
 def hourly_truth(
@@ -100,7 +100,7 @@ def hourly_truth(
     ``cylinders`` are the whole fleet's, ``leak_scfm`` the chunk's (slot, unit) leak flow."""
     slot_hours = step_us / US_PER_HOUR
     pressurised = mode < 2
-    ratio = (values[DISCHARGE] + ATMOSPHERE_PSI) / (values[SUCTION] + ATMOSPHERE_PSI)
+    ratio = compression_ratio(values[DISCHARGE], values[SUCTION])
     reference = config.packing.reference_compression_ratio
     vent = np.where(pressurised, packing_scfm[None, units] * ratio / reference + leak_scfm, 0.0)
     cylinders_scf = vent * 60.0 * slot_hours  # per cylinder, per slot

@@ -14,13 +14,14 @@ import numpy as np
 import polars as pl
 
 from altaviz.config.schema import FleetConfig
+from altaviz.core.sensors import compression_ratio
+from altaviz.fleet.emission_truth import leak_coefficients
 from altaviz.fleet.episodes import US_PER_HOUR, Episodes
 from altaviz.fleet.failure_modes import DISCHARGE, MODES, SUCTION
 from altaviz.fleet.layout import FleetLayout
 
 INSTRUMENT = "high-volume sampler"
 TECHNICIAN = "field technician"
-ATMOSPHERE_PSI = 14.7
 MINUTE_US = 60_000_000
 RUNNING_SHARE = 0.92  # calendar hours a unit runs, to date its records
 LATE_SHARE = 0.03  # units whose operator lets the rules' intervals run out
@@ -48,9 +49,7 @@ def packing_records(
     run_hours = layout.units["operating_hours"].to_numpy()
     cylinders = layout.units["cylinders"].to_numpy()
     start_us = int(start.timestamp() * 1_000_000)
-    ratio = (layout.baseline[DISCHARGE] + ATMOSPHERE_PSI) / (
-        layout.baseline[SUCTION] + ATMOSPHERE_PSI
-    )
+    ratio = compression_ratio(layout.baseline[DISCHARGE], layout.baseline[SUCTION])
     healthy = packing_scfm * ratio / config.packing.reference_compression_ratio
 
     def when(hours_ago: np.ndarray) -> np.ndarray:
@@ -164,7 +163,6 @@ def _leak_scfm(
     times the discharge pressure lost by then (at the trip, all of it)."""
     if not len(units):
         return np.zeros(0)
-    lo, hi = config.failures.params("packing_leak").vent_scfm_per_psi
     leaks = np.flatnonzero(episodes.mode == MODES.index("packing_leak"))
     found = (
         pl.DataFrame({"row": np.arange(len(units)), "unit": units, "at": at_us})
@@ -176,7 +174,7 @@ def _leak_scfm(
                     "failure": episodes.failure_us[leaks],
                     "lost": layout.baseline[DISCHARGE, episodes.unit[leaks]]
                     - episodes.failure_level[leaks],
-                    "coefficient": lo + (hi - lo) * episodes.phase[leaks] / (2 * np.pi),
+                    "coefficient": leak_coefficients(config, episodes, leaks),
                 }
             ),
             on="unit",

@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from altaviz.config.schema import EmissionFactors, FleetConfig
 from altaviz.core.sensors import SENSORS
-from altaviz.fleet.emission_truth import hourly_truth, leak_loss_psi
+from altaviz.fleet.emission_truth import hourly_truth, leak_scfm
 from altaviz.fleet.episodes import US_PER_DAY, US_PER_HOUR, Episodes
 from altaviz.fleet.failure_modes import DISCHARGE, FLOW, HP, MODES, SUCTION, TEMP, VIB, progression
 from altaviz.fleet.layout import FleetLayout
@@ -105,7 +105,7 @@ def generate_chunk(ctx: RunContext, chunk: Chunk) -> ChunkData:
     fouling_cells = _degrade(ctx, units, ts, values, offline)
     _mark_service(ctx, units, ts, offline)
     standby = _stand_by(ctx, units, ts, values)
-    _, leak_scfm = leak_loss_psi(cfg, ctx.episodes, ctx.layout.baseline, units, ts)
+    worn = leak_scfm(cfg, ctx.episodes, ctx.layout.baseline, units, ts)
     mode = np.where(offline, 2, np.where(standby, 1, 0))
     truth = hourly_truth(
         cfg,
@@ -118,7 +118,7 @@ def generate_chunk(ctx: RunContext, chunk: Chunk) -> ChunkData:
         mode,
         ctx.packing_scfm,
         ctx.cylinders,
-        leak_scfm,
+        worn,
     )
 
     flat = values.reshape(len(SENSORS), -1)

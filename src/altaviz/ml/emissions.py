@@ -27,9 +27,9 @@ from typing import Any, Literal
 import narwhals as nw
 
 from altaviz.config.schema import DiagnosticRules, EmissionFactors
+from altaviz.core.sensors import compression_ratio
 
 LB_PER_TONNE = 2204.62
-ATMOSPHERE_PSI = 14.7
 HOURS_PER_YEAR = 8760.0
 
 Level = Literal["unit", "station", "basin"]
@@ -156,8 +156,8 @@ def hourly_emissions(
     """
     f = factors
     operating, standby = nw.col("operating_hours"), nw.col("standby_hours")
-    ratio = (nw.col("discharge_pressure_psi_mean") + ATMOSPHERE_PSI) / (
-        nw.col("suction_pressure_psi_mean") + ATMOSPHERE_PSI
+    ratio = compression_ratio(
+        nw.col("discharge_pressure_psi_mean"), nw.col("suction_pressure_psi_mean")
     )
     per_ratio = f.packing_leak_scf_per_hour / f.reference_compression_ratio
     healthy_running = (per_ratio * nw.col("compression_ratio")).fill_null(0.0)

@@ -20,11 +20,11 @@ import narwhals as nw
 from altaviz.config.schema import OperatingModeRules
 from altaviz.core.days import day_bounds
 from altaviz.core.frames import Frame, done
+from altaviz.core.sensors import compression_ratio
 from altaviz.transforms.windows import with_epoch_seconds
 
 MODES = ("operating", "standby", "depressurised", "not_reporting")
 HOUR_COLUMNS = tuple(f"{m}_hours" for m in MODES)
-ATMOSPHERE_PSI = 14.7
 
 
 def running(rules: OperatingModeRules) -> nw.Expr:
@@ -50,9 +50,7 @@ def reading_modes(silver: Frame, rules: OperatingModeRules) -> Frame:
     standby = stopped & (nw.col("discharge_pressure_psi") >= rules.pressurised_above_psi).fill_null(
         True
     )
-    ratio = (nw.col("discharge_pressure_psi") + ATMOSPHERE_PSI) / (
-        nw.col("suction_pressure_psi") + ATMOSPHERE_PSI
-    )
+    ratio = compression_ratio(nw.col("discharge_pressure_psi"), nw.col("suction_pressure_psi"))
     return done(
         silver.lazy()
         .with_columns(
