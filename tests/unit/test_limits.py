@@ -93,8 +93,15 @@ def test_trend_is_the_fitted_fall_per_day_as_a_share_of_the_level():
         }
     )
     trends = nw.to_native(
-        trend_per_day(nw.from_native(frame), start, timedelta(hours=72), 48, ("gas_flow_mcf",))
-    )
+        trend_per_day(
+            nw.from_native(frame),
+            start.date(),
+            (start + timedelta(days=2)).date(),
+            timedelta(hours=72),
+            48,
+            ("gas_flow_mcf",),
+        )
+    ).sort("compressor_id", "hour")
     last = trends.group_by("compressor_id").agg(pl.col("gas_flow_mcf_trend_per_day").last())
     values = dict(last.iter_rows())
     assert abs(values["A"]) < 1e-12

@@ -22,3 +22,12 @@ def dates_between(first: date, last: date) -> list[date]:
     [30, 31, 1]
     """
     return [first + timedelta(days=k) for k in range((last - first).days + 1)]
+
+
+def days_in(window: timedelta) -> int:
+    """Whole days a look-back window reaches into.
+
+    >>> days_in(timedelta(hours=25))
+    2
+    """
+    return -(-window // timedelta(days=1))

@@ -38,6 +38,14 @@ def done(frame: Frame) -> Frame:
     return frame
 
 
+def scanned(frame: Frame) -> Frame:
+    """A table read that is used more than once: collected on Polars (one read of the files);
+    on Spark left as a plan - scanning the files again costs less than checkpointing them."""
+    if frame.implementation.is_polars() and isinstance(frame, nw.LazyFrame):
+        return frame.collect()
+    return frame
+
+
 def height(frame: Frame) -> int:
     """Number of rows."""
     if isinstance(frame, nw.DataFrame):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -32,6 +33,10 @@ class RowCounts(BaseModel):
     silver: int = 0
     gold_hourly: int = 0
     gold_daily: int = 0
+
+    def add(self, layer: str, written: Any) -> None:
+        """Count the rows a commit (an engine's ``WriteResult``) wrote to ``layer``."""
+        setattr(self, layer, getattr(self, layer) + written.rows)
 
     def landed(self, rejected: int) -> int:
         """Records that reached the lakehouse: accepted into bronze plus ``rejected``."""

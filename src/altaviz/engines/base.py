@@ -6,6 +6,7 @@ frames back into Delta commits. Both the Polars engine and the Spark engine impl
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -41,6 +42,21 @@ def landing_format(path: str) -> str | None:
     return LANDING_FORMATS.get(suffix)
 
 
+def batch_days(default: int | None) -> int | None:
+    """Dates per batch: ``ALTAVIZ_BATCH_DAYS`` (0: every date at once), else the engine's
+    ``default``.
+
+    >>> batch_days(31)
+    31
+    """
+    value = os.environ.get("ALTAVIZ_BATCH_DAYS")
+    if value is None:
+        return default
+    if not value.isdigit():
+        raise EngineError(f"ALTAVIZ_BATCH_DAYS={value!r}: a whole number of days (0: all)")
+    return int(value) or None
+
+
 class EngineError(ServiceError):
     """An engine cannot start or cannot do what was asked; the message says why."""
 
@@ -62,6 +78,10 @@ class Engine(Protocol):
     name: str
     one_txn_per_commit: bool
     """True when a commit can record only one application transaction (Delta on Spark)."""
+    batch_days: int | None
+    """How many dates the pipeline hands the engine at once (None: every date it has).
+    The embedded engine takes one, bounding memory; Spark takes many, so each stage is a few
+    set-based jobs for all of them rather than a hundred small ones per date."""
     carries_frames: bool
     """True when a day's results may be kept in memory for the next day (Polars). Spark's
     are read back from their tables instead: a checkpointed frame keeps its plan's size

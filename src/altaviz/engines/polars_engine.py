@@ -20,7 +20,7 @@ from deltalake import (
     write_deltalake,
 )
 
-from altaviz.engines.base import Frame, Partitions, Txn, WriteResult, landing_format
+from altaviz.engines.base import Frame, Partitions, Txn, WriteResult, batch_days, landing_format
 from altaviz.engines.delta_log import DeltaLogMetadata, sql_in
 from altaviz.lake.catalog import TableSpec
 from altaviz.lake.schema import polars_type
@@ -61,6 +61,11 @@ class PolarsEngine(DeltaLogMetadata):
     name = "polars"
     one_txn_per_commit = False
     carries_frames = True
+
+    @property
+    def batch_days(self) -> int | None:
+        """One date at a time (memory stays bounded), unless ``ALTAVIZ_BATCH_DAYS`` says."""
+        return batch_days(1)
 
     # ------------------------------------------------------------------ reading
 

@@ -18,7 +18,14 @@ from typing import Any
 
 import narwhals as nw
 
-from altaviz.engines.base import Frame, Partitions, Txn, WriteResult, landing_format
+from altaviz.engines.base import (
+    Frame,
+    Partitions,
+    Txn,
+    WriteResult,
+    batch_days,
+    landing_format,
+)
 from altaviz.engines.delta_log import DeltaLogMetadata, sql_in
 from altaviz.lake.catalog import TableSpec
 from altaviz.lake.location import LakeLocation
@@ -52,6 +59,9 @@ class SparkEngine(DeltaLogMetadata):
 
         super().__init__(location)
         self.spark = spark or spark_session()
+        # A month of the default fleet is 40 M readings, well within a small cluster's memory;
+        # a backfill of years goes a month at a time.
+        self.batch_days = batch_days(31)
 
     # ------------------------------------------------------------------ reading
 

@@ -4,7 +4,7 @@ evaluation continues, and the write-back of what it found."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import narwhals as nw
 
@@ -34,27 +34,43 @@ def carried_alerts(engine: Engine, since: datetime, types: Sequence[str]) -> Fra
     return done(newest.drop("_trend"))
 
 
-def write_alerts(engine: Engine, alerts: Frame, day: date, types: Sequence[str]) -> tuple[int, int]:
-    """Write one day's evaluation of alerts of ``types``; returns the alerts it opened and
-    resolved that were not on record already (a rerun over the same day reports 0 and 0).
+def recent_alerts(
+    engine: Engine, since: datetime, window: timedelta, types: Sequence[str]
+) -> Frame:
+    """Alerts of the given types that opened within ``window`` before ``since`` (suppressed
+    ones included): those an evaluation starting at ``since`` counts towards its cap."""
+    return engine.read(
+        lake.ALERT_HISTORY,
+        (nw.col("opened_at") >= since - window)
+        & (nw.col("opened_at") < since)
+        & nw.col("alert_type").is_in(list(types)),
+    ).select("compressor_id", "alert_id", "alert_type", "opened_at")
 
-    The alerts that opened on ``day`` replace that day's alerts of those types as a whole
-    (none linger from an earlier, incomplete version of the day); earlier alerts it continues
-    or resolves are merged on their IDs.
+
+def write_alerts(
+    engine: Engine, alerts: Frame, days: Sequence[date], types: Sequence[str]
+) -> tuple[int, int]:
+    """Write the evaluation of alerts of ``types`` over consecutive ``days``; returns the
+    alerts it opened and resolved that were not on record already (a rerun over the same days
+    reports 0 and 0).
+
+    The alerts that opened on the days replace those days' alerts of those types as a whole
+    (none linger from an earlier, incomplete version of a day); earlier alerts they continue
+    or resolve are merged on their IDs. One commit for the days, one for the merge.
     """
-    start, end = day_bounds(day)
+    start, end = day_bounds(min(days))[0], day_bounds(max(days))[1]
     resolved_at = nw.col("resolved_at")
-    in_day = ~resolved_at.is_null() & (resolved_at >= start) & (resolved_at < end)
-    new = opened_on(alerts, day)
+    in_days = ~resolved_at.is_null() & (resolved_at >= start) & (resolved_at < end)
+    new = opened_on(alerts, min(days), max(days))
     opened = set(values(new, "alert_id"))
-    resolved = set(values(alerts.filter(in_day), "alert_id"))
+    resolved = set(values(alerts.filter(in_days), "alert_id"))
     # What the history held of these alerts before this write, read once.
     before = rows(
         engine.read(lake.ALERT_HISTORY, nw.col("alert_id").is_in(sorted(opened | resolved)))
         .filter(nw.col("alert_type").is_in(list(types)))
-        .select("alert_id", in_day.alias("_resolved"))
+        .select("alert_id", in_days.alias("_resolved"))
     )
-    engine.replace(lake.ALERT_HISTORY, new, {"date": [day], "alert_type": list(types)})
+    engine.replace(lake.ALERT_HISTORY, new, {"date": list(days), "alert_type": list(types)})
     earlier = alerts.filter(nw.col("opened_at") < start)
     if height(earlier):
         engine.merge(lake.ALERT_HISTORY, earlier)
@@ -63,7 +79,7 @@ def write_alerts(engine: Engine, alerts: Frame, day: date, types: Sequence[str])
     return len(opened - known), len(resolved - was_resolved)
 
 
-def opened_on(alerts: Frame, day: date) -> Frame:
-    """The alerts that opened on ``day``."""
-    start, end = day_bounds(day)
+def opened_on(alerts: Frame, first: date, last: date | None = None) -> Frame:
+    """The alerts that opened on ``first`` (or from ``first`` to ``last``)."""
+    start, end = day_bounds(first)[0], day_bounds(last or first)[1]
     return alerts.filter((nw.col("opened_at") >= start) & (nw.col("opened_at") < end))

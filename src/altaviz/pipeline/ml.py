@@ -338,9 +338,9 @@ def _model_alerts(
     ).unique()
     evaluations = evaluations.join(pairs, on=list(alert_rules.PAIR), how="inner")
     alerts = alert_rules.alert_episodes(
-        evaluations, carried, fleet.units, rules, day, fleet.repairs
+        evaluations, carried, fleet.units, rules, day, day, fleet.repairs
     )
-    return write_alerts(engine, alerts, day, alert_rules.MODEL_TYPES)
+    return write_alerts(engine, alerts, [day], alert_rules.MODEL_TYPES)
 
 
 def _emissions_day(

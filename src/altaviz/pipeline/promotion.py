@@ -1,9 +1,13 @@
-"""Silver and gold in one pass, date by date: every event date with new bronze rows is
+"""Silver and gold in one pass, in batches of dates: every event date with new bronze rows is
 cleaned again, and every date whose silver changed (or is still pending) and passed quality
-is promoted to gold, handing each day's silver to gold in memory."""
+is promoted to gold. The engine chooses the batch's size (``Engine.batch_days``): the
+embedded engine takes one date at a time, handing each day's silver to gold in memory, and
+Spark takes many, computing each stage for all of them in a few set-based jobs and one
+commit per table."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -12,8 +16,8 @@ import narwhals as nw
 from altaviz.core.frames import Frame, done, height, values
 from altaviz.lake import catalog as lake
 from altaviz.pipeline.context import RunContext
-from altaviz.pipeline.gold import gold_day
-from altaviz.pipeline.silver import silver_day
+from altaviz.pipeline.gold import gold_days
+from altaviz.pipeline.silver import silver_days
 from altaviz.pipeline.state import read_state, save_state
 from altaviz.pipeline.write_behind import WriteBehind
 from altaviz.transforms.quality import QualityReport
@@ -64,35 +68,67 @@ def promote(run: RunContext) -> Promotion:
     blocked: set[date] = set()
     silver_of: dict[date, Frame] = {}
     hourly_of: dict[date, Frame] = {}
+    days = sorted(set(rebuild) | wanted)
+    batches = list(date_batches(days, run.engine.batch_days))
     with WriteBehind() as writer:
-        days = sorted(set(rebuild) | wanted)
-        for n, day in enumerate(days, start=1):
-            run.say(f"silver, quality, gold and alerts: {day} ({n} of {len(days)})")
-            held = day in held_before
-            if day in rebuild:
+        for n, batch in enumerate(batches, start=1):
+            span = f"{batch[0]}" if len(batch) == 1 else f"{batch[0]} to {batch[-1]}"
+            run.say(f"silver, quality, gold and alerts: {span} ({n} of {len(batches)})")
+            held = {d for d in batch if d in held_before}
+            cleaned = [d for d in batch if d in rebuild]
+            if cleaned:
                 with run.stage("silver"):
-                    report, silver_of[day] = silver_day(run, writer, day, bounds, registered)
-                result.reports.append(report)
-                held = not report.passed and not run.request.skip_quality
-            if day in wanted:
-                if held:
-                    blocked.add(day)
-                else:
-                    with run.stage("gold"):
-                        o, r, hourly_of = gold_day(run, writer, day, units, hourly_of, silver_of)
-                    if not run.engine.carries_frames:
-                        hourly_of = {}  # the next day reads them back (Engine.carries_frames)
-                        writer.drain()
-                    result.gold_dates.append(day)
-                    result.alerts_opened += o
-                    result.alerts_resolved += r
-            for old in [d for d in silver_of if d < day]:
-                del silver_of[old]  # only today and yesterday's tail are ever needed
+                    reports, silver = silver_days(run, writer, cleaned, bounds, registered)
+                result.reports += reports
+                if not run.request.skip_quality:
+                    held |= {r.day for r in reports if not r.passed}
+                silver_of.update(dict.fromkeys(cleaned, silver))
+            promoted = [d for d in batch if d in wanted and d not in held]
+            blocked |= {d for d in batch if d in wanted and d in held}
+            for run_of_days in consecutive(promoted):
+                with run.stage("gold"):
+                    o, r, hourly_of = gold_days(
+                        run, writer, run_of_days, units, hourly_of, silver_of
+                    )
+                if not run.engine.carries_frames:
+                    writer.drain()  # the next batch reads these days back
+                result.gold_dates += run_of_days
+                result.alerts_opened += o
+                result.alerts_resolved += r
+            for old in [d for d in silver_of if d < batch[-1]]:
+                del silver_of[old]  # only the last day's tail is needed next
     save_state(run.engine, "gold", None, blocked)
     save_state(run.engine, "silver", current, set())
     run.engine.release()
     result.blocked = sorted(blocked)
     return result
+
+
+def date_batches(days: list[date], size: int | None) -> Iterator[list[date]]:
+    """``days`` (sorted) in batches of at most ``size`` days (None: all at once).
+
+    >>> [len(b) for b in date_batches([date(2026, 3, d) for d in range(1, 6)], 2)]
+    [2, 2, 1]
+    """
+    step = size or max(len(days), 1)
+    for i in range(0, len(days), step):
+        yield days[i : i + step]
+
+
+def consecutive(days: list[date]) -> Iterator[list[date]]:
+    """``days`` (sorted) as runs of consecutive dates.
+
+    >>> [len(r) for r in consecutive([date(2026, 3, 1), date(2026, 3, 2), date(2026, 3, 5)])]
+    [2, 1]
+    """
+    run: list[date] = []
+    for day in days:
+        if run and day != run[-1] + timedelta(days=1):
+            yield run
+            run = []
+        run.append(day)
+    if run:
+        yield run
 
 
 def _held_back(run: RunContext, days: list[date]) -> set[date]:

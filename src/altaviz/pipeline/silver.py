@@ -1,4 +1,4 @@
-"""The silver stage: one event date cleaned from bronze, with its quality report."""
+"""The silver stage: event dates cleaned from bronze, with their quality reports."""
 
 from __future__ import annotations
 
@@ -7,40 +7,46 @@ from datetime import date, timedelta
 import narwhals as nw
 
 from altaviz.core.days import day_bounds
-from altaviz.core.frames import Frame, done
+from altaviz.core.frames import Frame, scanned
 from altaviz.core.sensors import SENSORS
 from altaviz.lake import catalog as lake
 from altaviz.pipeline.context import RunContext
 from altaviz.pipeline.write_behind import WriteBehind
-from altaviz.transforms.quality import QualityReport, quality_report
-from altaviz.transforms.silver import clean_day
+from altaviz.transforms.quality import QualityReport, quality_reports
+from altaviz.transforms.silver import clean_days
 
 SILVER_HALO = timedelta(hours=1)  # leading readings the spike check needs
 # The bronze columns cleaning reads (the batch and source texts would only be carried along).
 SILVER_INPUT = ("timestamp", "compressor_id", *SENSORS, "received_at", "ingested_at")
 
 
-def silver_day(
+def silver_days(
     run: RunContext,
     writer: WriteBehind,
-    day: date,
+    days: list[date],
     bounds: dict[str, tuple[float, float]],
     registered: int,
-) -> tuple[QualityReport, Frame]:
-    """Clean one event date from bronze; queue its silver partition and quality rows."""
+) -> tuple[list[QualityReport], Frame]:
+    """Clean event dates from bronze; queue their silver partitions and quality rows (one
+    commit each for all the days). Returns the days' reports and silver rows."""
     thresholds = run.config.thresholds
-    lo, hi = day_bounds(day, lead=SILVER_HALO)
-    window = done(
-        run.engine.read(
-            lake.SENSOR_READINGS, (nw.col("timestamp") >= lo) & (nw.col("timestamp") < hi)
-        ).select(*SILVER_INPUT)
+    window = None
+    for day in days:  # each day with its leading halo (the days need not be consecutive)
+        lo, hi = day_bounds(day, lead=SILVER_HALO)
+        inside = (nw.col("timestamp") >= lo) & (nw.col("timestamp") < hi)
+        window = inside if window is None else window | inside
+    bronze = scanned(run.engine.read(lake.SENSOR_READINGS, window).select(*SILVER_INPUT))
+    silver, counts = clean_days(
+        bronze, days, bounds, thresholds.cleaning, thresholds.operating_modes
     )
-    silver, counts = clean_day(window, day, bounds, thresholds.cleaning, thresholds.operating_modes)
-    writer.submit(run.engine.replace, lake.SENSOR_CLEANED, silver, {"date": [day]})
-    report = quality_report(
-        silver, counts, registered, thresholds.quality, thresholds.cleaning.critical_sensors, day
+    writer.submit(run.engine.replace, lake.SENSOR_CLEANED, silver, {"date": days})
+    reports = quality_reports(
+        silver, counts, registered, thresholds.quality, thresholds.cleaning.critical_sensors
     )
-    quality = run.engine.frame(lake.QUALITY_METRICS, report.rows())
-    writer.submit(run.engine.replace, lake.QUALITY_METRICS, quality, {"date": [day]})
-    run.rows.silver += counts.rows_out
-    return report, silver
+    quality = run.engine.frame(
+        lake.QUALITY_METRICS,
+        {k: [v for r in reports for v in r.rows()[k]] for k in reports[0].rows()},
+    )
+    writer.submit(run.engine.replace, lake.QUALITY_METRICS, quality, {"date": days})
+    run.rows.silver += sum(c.rows_out for c in counts.values())
+    return reports, silver

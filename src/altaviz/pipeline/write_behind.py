@@ -22,11 +22,14 @@ class WriteBehind:
         self._pending: list[Future[Any]] = []
         self._depth = depth
 
-    def submit(self, fn: Callable[..., Any], *args: Any) -> None:
+    def submit(
+        self, fn: Callable[..., Any], *args: Any, then: Callable[[Any], None] | None = None
+    ) -> None:
+        """Queue ``fn(*args)``; ``then`` receives its result, on the writer's thread."""
         while len([f for f in self._pending if not f.done()]) >= self._depth:
             self._pending[0].result()
             self._pending.pop(0)
-        self._pending.append(self._pool.submit(fn, *args))
+        self._pending.append(self._pool.submit(_call, fn, args, then))
 
     def drain(self) -> None:
         try:
@@ -47,3 +50,10 @@ class WriteBehind:
                     future.exception()
         finally:
             self._pool.shutdown(wait=True)
+
+
+def _call(fn: Callable[..., Any], args: tuple[Any, ...], then: Callable[[Any], None] | None) -> Any:
+    result = fn(*args)
+    if then is not None:
+        then(result)
+    return result

@@ -31,8 +31,15 @@ def _compact_utc(moment: nw.Expr) -> nw.Expr:
     )
 
 
-def alert_rows(alerts: Frame, units: Frame, rules: AlertRules) -> Frame:
-    """IDs, state, aggregation cap, notification flag and message; the history's columns."""
+def alert_rows(
+    alerts: Frame, units: Frame, rules: AlertRules, recent: Frame | None = None
+) -> Frame:
+    """IDs, state, aggregation cap, notification flag and message; the history's columns.
+
+    ``recent`` (compressor_id, alert_id, opened_at): alerts already in the history that may
+    fall in the aggregation window of these; they count towards the cap, and are not
+    returned.
+    """
     window = timedelta(minutes=rules.aggregation_window_minutes)
     stamped = alerts.with_columns(
         nw.concat_str(
@@ -45,8 +52,13 @@ def alert_rows(alerts: Frame, units: Frame, rules: AlertRules) -> Frame:
         ).alias("alert_id")
     )
     # Aggregation: how many alerts of the same unit opened in the window up to this one.
-    pairs = stamped.select("compressor_id", "alert_id", "opened_at").join(
-        stamped.select(
+    mine = stamped.lazy().select("compressor_id", "alert_id", "opened_at")
+    peers = mine
+    if recent is not None:
+        earlier = recent.lazy().select(*mine.columns).join(mine, on="alert_id", how="anti")
+        peers = nw.concat([mine, earlier])
+    pairs = mine.join(
+        peers.select(
             "compressor_id", nw.col("alert_id").alias("_other"), nw.col("opened_at").alias("_o_at")
         ),
         on="compressor_id",

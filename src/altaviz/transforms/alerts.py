@@ -42,8 +42,10 @@ def evaluate_readings(
     a limit, which neither opens nor resolves an alert; null when not judged), limit_value
     and alert_type of the limit crossed.
 
-    Only units whose trailing means crossed some limit, or that are in ``watch`` (units with
-    alerts still open), are judged reading by reading; the rest cannot open or close alerts.
+    ``limits`` has one row per unit and date (``unit_limits`` keyed on both): each reading is
+    judged against its own day's limits. Only units whose trailing means crossed some limit,
+    or that are in ``watch`` (units with alerts still open), are judged reading by reading;
+    the rest cannot open or close alerts.
     """
     window = timedelta(minutes=rules.evaluation_window_minutes)
     smooth = done(
@@ -53,10 +55,17 @@ def evaluate_readings(
             {"_avg": window},
             rules.min_readings,
         )
+        .lazy()
+        .with_columns(nw.col("timestamp").dt.date().alias("date"))
     )
-    extremes = smooth.group_by("compressor_id").agg(
-        *(nw.col(f"{s}_avg").max().alias(f"{s}_avg") for s in SENSORS),
-        *(nw.col(f"{s}_avg").min().alias(f"_min_{s}") for s in SENSORS),
+    keys = ["compressor_id", "date"]
+    extremes = (
+        smooth.lazy()
+        .group_by(*keys)
+        .agg(
+            *(nw.col(f"{s}_avg").max().alias(f"{s}_avg") for s in SENSORS),
+            *(nw.col(f"{s}_avg").min().alias(f"_min_{s}") for s in SENSORS),
+        )
     )
     crossed_any = nw.any_horizontal(
         *(
@@ -66,14 +75,14 @@ def evaluate_readings(
         ),
         ignore_nulls=True,
     )
-    suspects = extremes.join(limits, on="compressor_id", how="inner").filter(crossed_any)
+    suspects = extremes.join(limits.lazy(), on=keys, how="inner").filter(crossed_any)
     units = suspects.select("compressor_id")
     if watch is not None:
-        units = nw.concat(same_kind([units, watch.select("compressor_id")])).unique()
+        units = nw.concat([units, watch.lazy().select("compressor_id")])
     judged = (
-        smooth.join(units, on="compressor_id", how="inner")
-        .join(limits, on="compressor_id", how="left")
-        .lazy()
+        smooth.lazy()
+        .join(units.unique(), on="compressor_id", how="inner")
+        .join(limits.lazy(), on=keys, how="left")
         .with_columns(*(_level(s, rules.resolve_margin).alias(f"{s}__level") for s in SENSORS))
     )
     per_sensor = [
@@ -154,19 +163,26 @@ def alert_episodes(
     open_alerts: Frame,
     units: Frame,
     rules: AlertRules,
-    day: date,
+    first: date,
+    last: date,
     repairs: Frame | None = None,
+    recent: Frame | None = None,
 ) -> Frame:
-    """Alert rows (``alert_history`` schema) for episodes with evaluations on ``day``.
+    """Alert rows (``alert_history`` schema) for episodes with evaluations on the days from
+    ``first`` to ``last``.
 
-    ``readings`` come from :func:`evaluate_readings` over the day and its look-back (whose
-    readings only feed the quiet rule). ``open_alerts`` are the history's alerts still open
-    when the day began: an episode already under way continues that alert rather than
-    opening a new one.
+    ``readings`` come from :func:`evaluate_readings` over the days and the look-back before
+    them (whose readings only feed the quiet rule). ``open_alerts`` are the history's alerts
+    still open when the first day began: an episode already under way continues that alert
+    rather than opening a new one. ``recent``: the history's alerts of the same kinds that
+    opened within the aggregation window before it (they count towards the cap).
     ``repairs`` (compressor_id, repaired_at) end every episode of their unit: an alert open
     at a repair resolves then, and what follows is judged as a new unit's first episode.
+
+    The episodes run across the days as one stream: evaluating the days one at a time (each
+    continuing the alerts the one before left open) gives the same alerts.
     """
-    start, end = day_bounds(day)
+    start, end = day_bounds(first)[0], day_bounds(last)[1]
     quiet_after = rules.auto_resolve_consecutive_normal
     # Every window runs within one unit, sensor and repair epoch (repairs before the moment).
     within = (*PAIR, "_epoch")
@@ -249,6 +265,7 @@ def alert_episodes(
         nw.col("_h_peak").max(),
         nw.col("_h_limit").max(),
         nw.col("_h_type").max(),
+        nw.col("_h_escalated").max(),
         nw.col("_ep_last_abn").max().alias("_last_abnormal"),
         nw.col("_ep_level").max().alias("_level"),
         nw.when(nw.col("_quiet") & (nw.col("timestamp") > nw.col("_ep_last_abn")))
@@ -309,7 +326,14 @@ def alert_episodes(
             nw.col("_last_abnormal").alias("last_abnormal_at"),
         )
         .with_columns(
-            nw.when(nw.col("severity") == "critical")
+            # A carried alert the days took no higher keeps the escalation it had.
+            nw.when(
+                nw.col("_carried")
+                & (rank(nw.col("_h_severity")) >= nw.col("_level"))
+                & ~nw.col("_h_escalated").is_null()
+            )
+            .then(nw.col("_h_escalated"))
+            .when(nw.col("severity") == "critical")
             .then(nw.col("_worst_since") + escalate["critical"])
             .otherwise(nw.col("_worst_since") + escalate["warning"])
             .alias("_escalate_at"),
@@ -325,7 +349,9 @@ def alert_episodes(
     columns = [*PAIR, *_LIFE_CYCLE]
     closed = _closed_by_repair(carried, episodes, ended_by_repair)
     return done(
-        alert_rows(nw.concat([alerts.select(columns), closed.select(columns)]), units, rules)
+        alert_rows(
+            nw.concat([alerts.select(columns), closed.select(columns)]), units, rules, recent
+        )
     )
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from collections.abc import Sequence
+from datetime import date, timedelta
 from typing import Any
 
 import narwhals as nw
 
-from altaviz.config.schema import BaselineRules
-from altaviz.core.days import day_bounds
+from altaviz.core.days import day_bounds, days_in
 from altaviz.core.frames import Frame, done, same_kind
 from altaviz.core.sensors import SENSORS
 from altaviz.transforms.limits import DERIVED, LEVELS, status, worst_status
@@ -26,6 +26,8 @@ HOURLY_STAT_COLUMNS = (
     "reading_count",
 )
 """The columns of :func:`hourly_stats`, in its order."""
+TREND_COLUMNS = tuple(f"{s}_trend_per_day" for s in SENSORS)
+"""The trend columns of the gold hourly rows (:func:`trend_per_day`)."""
 
 
 def hourly_stats(silver: Frame) -> Frame:
@@ -47,43 +49,67 @@ def hourly_stats(silver: Frame) -> Frame:
 
 def trend_per_day(
     hours: Frame,
-    origin: datetime,
+    first: date,
+    last: date,
     window: timedelta,
     min_hours: int,
     sensors: tuple[str, ...] = SENSORS,
 ) -> Frame:
-    """``{sensor}_trend_per_day``: the least-squares slope of each sensor's hourly means over
-    the trailing ``window``, per day, as a fraction of the window's mean level (null for
-    sensors not in ``sensors``).
+    """``{sensor}_trend_per_day`` for the hours of the days from ``first`` to ``last``: the
+    least-squares slope of each sensor's hourly means over the trailing ``window``, per day,
+    as a fraction of the window's mean level (null for sensors not in ``sensors``).
 
-    ``hours`` holds ``{sensor}_mean`` per (compressor_id, hour), time-ordered within each unit.
+    ``hours`` holds ``{sensor}_mean`` per (compressor_id, hour) of those days and the window
+    before them, time-ordered within each unit. Each day's hours are fitted with time measured
+    from that day's midnight (a slope near zero is a small difference of large sums, whose
+    rounding grows with the distance from the origin): the figures do not depend on how many
+    days are computed together.
     """
-    x = (nw.col("_hour_s") - origin.timestamp()) / 3600.0
-    prepared = with_epoch_seconds(hours, {"_hour_s": "hour"}).select(
+    start, end = day_bounds(first)[0], day_bounds(last)[1]
+    day = nw.col("hour").dt.truncate("1d")
+    # Each hour serves the day it is in and the days whose window reaches back to it (the
+    # copies oldest first, so every unit's hours stay in time order within each day's view).
+    reach = range(days_in(window), -1, -1)
+    views = nw.concat(
+        [hours.with_columns((day + timedelta(days=k)).alias("_view")) for k in reach]
+    ).filter(
+        (nw.col("_view") >= start)
+        & (nw.col("_view") < end)
+        & (nw.col("hour") >= nw.col("_view") - window)
+    )
+    x = (nw.col("_hour_s") - nw.col("_view_s")) / 3600.0
+    # y is measured from its mean over the day's view too: the products stay small, and with
+    # them the rounding of their sums.
+    level = {s: nw.col(f"{s}_mean").mean().over("compressor_id", "_view") for s in sensors}
+    prepared = with_epoch_seconds(views, {"_hour_s": "hour", "_view_s": "_view"}).select(
         "compressor_id",
+        "_view",
         "hour",
         *(
             expr.alias(f"{name}_{s}")
             for s in sensors
             for name, expr in (
                 ("y", nw.col(f"{s}_mean")),
+                ("yc", nw.col(f"{s}_mean") - level[s]),
                 ("x", nw.when(~nw.col(f"{s}_mean").is_null()).then(x)),
-                ("xy", nw.col(f"{s}_mean") * x),
+                ("xy", (nw.col(f"{s}_mean") - level[s]) * x),
                 ("xx", nw.when(~nw.col(f"{s}_mean").is_null()).then(x * x)),
             )
         ),
     )
-    names = [f"{n}_{s}" for s in sensors for n in ("y", "x", "xy", "xx")]
-    means = trailing_mean(prepared, names, {"": window}, min_hours, order_by="hour")
+    names = [f"{n}_{s}" for s in sensors for n in ("y", "yc", "x", "xy", "xx")]
+    means = trailing_mean(
+        prepared, names, {"": window}, min_hours, by=("compressor_id", "_view"), order_by="hour"
+    ).filter(day == nw.col("_view"))
     slopes = [
         nw.lit(None).cast(nw.Float64).alias(f"{s}_trend_per_day")
         for s in SENSORS
         if s not in sensors
     ]
     for s in sensors:
-        y, xm, xy, xx = (nw.col(f"{n}_{s}") for n in ("y", "x", "xy", "xx"))
+        y, yc, xm, xy, xx = (nw.col(f"{n}_{s}") for n in ("y", "yc", "x", "xy", "xx"))
         variance = xx - xm * xm
-        slope = nw.when(variance > 0).then((xy - xm * y) / variance)  # per hour
+        slope = nw.when(variance > 0).then((xy - xm * yc) / variance)  # per hour
         slopes.append((slope * 24.0 / y.abs()).alias(f"{s}_trend_per_day"))
     return means.select("compressor_id", "hour", *slopes)
 
@@ -114,27 +140,28 @@ def hourly_aggregates(
     previous: Frame,
     units: Frame,
     limits: Frame,
-    day: date,
+    days: Sequence[date],
     trend_window: timedelta = timedelta(hours=72),
     trend_min_hours: int = 48,
     trend_sensors: tuple[str, ...] = SENSORS,
     repairs: Frame | None = None,
 ) -> Frame:
-    """Gold hourly rows for ``day``.
+    """Gold hourly rows for ``days`` (consecutive).
 
-    ``stats``: :func:`hourly_stats` of the day's readings. ``previous``: gold hourly rows of
-    the days before (oldest first, each unit's hours in time order), which the rolling
+    ``stats``: :func:`hourly_stats` of the batch's readings. ``previous``: gold hourly rows
+    of the days before (oldest first, each unit's hours in time order), which the rolling
     windows, the rate of change and the trends look back on.
-    ``units``: compressor_id, model, station_id, region. ``limits``: from ``unit_limits``.
-    ``repairs`` (compressor_id, repaired_at): a unit's trends wait for a whole window of
-    hours after its repair (they would fit the failing unit's decline otherwise).
+    ``units``: compressor_id, model, station_id, region. ``limits``: from ``unit_limits``,
+    one row per unit and date. ``repairs`` (compressor_id, repaired_at): a unit's trends wait
+    for a whole window of hours after its repair (they would fit the failing unit's decline
+    otherwise).
     """
-    start, _ = day_bounds(day)
+    start = day_bounds(days[0])[0]
     history = previous.filter(nw.col("hour") >= start - trend_window).select(stats.columns)
-    # ``previous`` comes oldest day first, each day sorted: sorting today's hours suffices.
+    # ``previous`` comes oldest day first, each day sorted: sorting the batch's hours suffices.
     hours = nw.concat(same_kind([history, stats.sort("compressor_id", "hour")]))
-    # Windows look back over the history, but only today's hours are kept: everything
-    # joined below is one row per unit and hour of the day.
+    # Windows look back over the history, but only the batch's hours are kept: everything
+    # joined below is one row per unit and hour of the batch.
     today = nw.col("hour") >= start
     rolling = trailing_mean(
         hours.filter(nw.col("hour") >= start - WINDOWS["24h"]),
@@ -144,9 +171,9 @@ def hourly_aggregates(
         order_by="hour",
         weights="reading_count",
     ).filter(today)
-    trends = trend_per_day(hours, start, trend_window, trend_min_hours, trend_sensors)
+    trends = trend_per_day(hours, days[0], days[-1], trend_window, trend_min_hours, trend_sensors)
     if repairs is not None:
-        trends = _after_repairs(trends.filter(today), repairs, trend_window)
+        trends = _after_repairs(trends, repairs, trend_window)
     over: dict[str, Any] = {"order_by": "hour"}
     gap = nw.col("_hour_s") - nw.col("_hour_s").shift(1).over("compressor_id", **over)
     prev_temp = nw.col("discharge_temp_f_mean").shift(1).over("compressor_id", **over)
@@ -173,7 +200,12 @@ def hourly_aggregates(
             ),
         )
         .join(units.lazy(), on="compressor_id", how="left")
-        .join(limits.lazy().select("compressor_id", *limit_columns), on="compressor_id", how="left")
+        .with_columns(nw.col("hour").dt.date().alias("date"))
+        .join(
+            limits.lazy().select("compressor_id", "date", *limit_columns),
+            on=["compressor_id", "date"],
+            how="left",
+        )
     )
     statuses = [status(nw.col(f"{s}_mean"), s).alias(f"{s}_status") for s in SENSORS]
     derived = [
@@ -192,7 +224,6 @@ def hourly_aggregates(
         facts.with_columns(*statuses, *derived)
         .with_columns(
             worst_status(*status_cols).alias("worst_status"),
-            nw.lit(day).alias("date"),
             nw.col("region").fill_null("unknown"),
         )
         .drop(*limit_columns)
@@ -200,12 +231,12 @@ def hourly_aggregates(
     )
 
 
-def daily_aggregates(hourly: Frame, day: date) -> Frame:
-    """One row per unit for ``day`` from its gold hourly rows."""
+def daily_aggregates(hourly: Frame) -> Frame:
+    """One row per unit and date from the gold hourly rows."""
     weight = nw.col("reading_count")
     return done(
         hourly.lazy()
-        .group_by("compressor_id")
+        .group_by("compressor_id", "date")
         .agg(
             nw.col("station_id").max(),
             nw.col("model").max(),
@@ -232,23 +263,27 @@ def daily_aggregates(hourly: Frame, day: date) -> Frame:
             .then(nw.lit("warning"))
             .otherwise(nw.lit("normal"))
             .alias("worst_status"),
-            nw.lit(day).alias("date"),
         )
-        .sort("compressor_id")
+        .sort("date", "compressor_id")
     )
 
 
-def fleet_health(daily: Frame, units: Frame, alerts_opened: Frame, day: date) -> Frame:
-    """Per basin: registered and reporting units, units by worst status, alerts, availability.
+def fleet_health(daily: Frame, units: Frame, alerts_opened: Frame) -> Frame:
+    """Per basin and date of ``daily``: registered and reporting units, units by worst
+    status, alerts opened, availability.
 
     ``health_score`` is 100 x (1 - (warning units / 2 + critical units) / reporting units).
     """
-    registered = units.group_by("basin").agg(
-        nw.col("region").max(), nw.len().cast(nw.Int32).alias("units_registered")
+    days = daily.select("date").unique()
+    registered = (
+        units.group_by("basin")
+        .agg(nw.col("region").max(), nw.len().cast(nw.Int32).alias("units_registered"))
+        .lazy()
+        .join(days.lazy(), how="cross")
     )
     reporting = (
         daily.join(units.select("compressor_id", "basin"), on="compressor_id", how="left")
-        .group_by("basin")
+        .group_by("basin", "date")
         .agg(
             nw.len().cast(nw.Int32).alias("units_reporting"),
             *(
@@ -260,7 +295,7 @@ def fleet_health(daily: Frame, units: Frame, alerts_opened: Frame, day: date) ->
     )
     opened = (
         alerts_opened.join(units.select("compressor_id", "basin"), on="compressor_id", how="left")
-        .group_by("basin")
+        .group_by("basin", "date")
         .agg(nw.len().cast(nw.Int32).alias("alerts_opened"))
     )
     zero_int = {
@@ -274,8 +309,8 @@ def fleet_health(daily: Frame, units: Frame, alerts_opened: Frame, day: date) ->
         )
     }
     return done(
-        registered.join(reporting, on="basin", how="left")
-        .join(opened, on="basin", how="left")
+        registered.join(reporting.lazy(), on=["basin", "date"], how="left")
+        .join(opened.lazy(), on=["basin", "date"], how="left")
         .with_columns(
             *(nw.col(c).fill_null(v).cast(nw.Int32) for c, v in zero_int.items()),
             nw.col("readings").fill_null(0).cast(nw.Int64),
@@ -292,35 +327,6 @@ def fleet_health(daily: Frame, units: Frame, alerts_opened: Frame, day: date) ->
                 )
             )
             .alias("health_score"),
-            nw.lit(day).alias("date"),
         )
-        .sort("basin")
+        .sort("date", "basin")
     )
-
-
-def learn_baselines(hourly: Frame, known: Frame, rules: BaselineRules) -> Frame:
-    """Healthy bands for units that have none yet: p05/p50/p95 of each sensor's hourly means
-    over the unit's first ``rules.hours`` well-covered hours. Units with fewer are skipped."""
-    fresh = (
-        hourly.join(known.select("compressor_id").unique(), on="compressor_id", how="anti")
-        .filter(nw.col("reading_count") >= rules.min_readings_per_hour)
-        .with_columns(
-            nw.col("hour").rank("ordinal").over("compressor_id").alias("_n"),
-            nw.len().over("compressor_id").alias("_hours"),
-        )
-        .filter((nw.col("_hours") >= rules.hours) & (nw.col("_n") <= rules.hours))
-    )
-    bands = [
-        fresh.group_by("compressor_id")
-        .agg(
-            nw.col(f"{s}_mean").quantile(0.05, "linear").alias("p05"),
-            nw.col(f"{s}_mean").median().alias("p50"),
-            nw.col(f"{s}_mean").quantile(0.95, "linear").alias("p95"),
-            nw.col(f"{s}_mean").count().cast(nw.Int32).alias("hours"),
-            nw.col("hour").min().alias("established_from"),
-            (nw.col("hour").max() + timedelta(hours=1)).alias("established_to"),
-        )
-        .with_columns(nw.lit(s).alias("sensor"))
-        for s in SENSORS
-    ]
-    return done(nw.concat(bands).sort("compressor_id", "sensor"))

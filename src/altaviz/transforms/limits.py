@@ -34,22 +34,30 @@ def model_limits(thresholds: ThresholdsConfig, models: list[str]) -> dict[str, l
     return data
 
 
-def unit_limits(units: Frame, baselines: Frame, thresholds: ThresholdsConfig) -> Frame:
-    """One row per unit: ``{sensor}__{level}`` effective limits and ``{sensor}__{level}__kind``.
+def unit_limits(
+    units: Frame,
+    baselines: Frame,
+    thresholds: ThresholdsConfig,
+    keys: tuple[str, ...] = ("compressor_id",),
+) -> Frame:
+    """One row per unit (per ``keys``): ``{sensor}__{level}`` effective limits and
+    ``{sensor}__{level}__kind``.
 
-    ``units`` has ``compressor_id`` and ``model``; ``baselines`` is ``unit_baselines``.
+    ``units`` has ``keys`` and ``model``; ``baselines`` has ``keys``, ``sensor`` and the band
+    (``unit_baselines``, or the day's bands of :func:`altaviz.transforms.bands.day_bands` with
+    ``keys=("compressor_id", "date")``).
     """
     models = sorted({m for m in values(units.select("model").unique(), "model") if m is not None})
     absolute = literal_frame(units, model_limits(thresholds, models), text=("model",))
-    frame = units.select("compressor_id", "model").join(absolute, on="model", how="left")
+    frame = units.lazy().select(*keys, "model").join(absolute.lazy(), on="model", how="left")
     for s in SENSORS:
         band = baselines.filter(nw.col("sensor") == s).select(
-            "compressor_id",
+            *keys,
             nw.col("p05").alias(f"_p05_{s}"),
             nw.col("p50").alias(f"_p50_{s}"),
             nw.col("p95").alias(f"_p95_{s}"),
         )
-        frame = frame.join(band, on="compressor_id", how="left")
+        frame = frame.join(band.lazy(), on=list(keys), how="left")
     exprs = []
     for s in SENSORS:
         floating = thresholds.floating.get(s)
@@ -75,7 +83,7 @@ def unit_limits(units: Frame, baselines: Frame, thresholds: ThresholdsConfig) ->
             ]
     return done(
         frame.with_columns(*exprs).select(
-            "compressor_id",
+            *keys,
             *(f"{s}__{level}" for s in SENSORS for level in LEVELS),
             *(f"{s}__{level}__kind" for s in SENSORS for level in LEVELS),
             *(f"{d}__{level}" for d in DERIVED for level in LEVELS),

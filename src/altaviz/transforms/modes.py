@@ -12,13 +12,9 @@ not reporting otherwise.
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any
-
 import narwhals as nw
 
 from altaviz.config.schema import OperatingModeRules
-from altaviz.core.days import day_bounds
 from altaviz.core.frames import Frame, done
 from altaviz.core.sensors import compression_ratio
 from altaviz.transforms.windows import with_epoch_seconds
@@ -74,22 +70,21 @@ def hourly_modes(
     silver: Frame,
     units: Frame,
     downtime: Frame,
-    day: date,
     interval_minutes: int,
     rules: OperatingModeRules,
 ) -> Frame:
-    """``operating_modes`` rows: every unit for every hour of ``day`` that any unit reported.
+    """``operating_modes`` rows: every unit for every hour of ``silver`` (one day or several)
+    that any unit reported.
 
     ``downtime``: compressor_id, started_at, completed_at (null while still down) of the
     maintenance log's events; ``units``: compressor_id of every registered unit.
     """
-    start, end = day_bounds(day)
     per_reading = interval_minutes / 60.0
     counts = reading_modes(silver, rules)
     hours = counts.select("hour").unique()
     grid = units.select("compressor_id").join(hours, how="cross")
     grid = _spans(grid)
-    covered = _coverage(grid, downtime, start, end)
+    covered = _coverage(grid, downtime)
     n = nw.col("_n_o") + nw.col("_n_s") + nw.col("_n_d")
     seen = (n * per_reading).clip(upper_bound=1.0)
     down = nw.min_horizontal(nw.col("_cover"), 1.0 - nw.col("_seen"))
@@ -114,7 +109,7 @@ def hourly_modes(
         .select(
             "compressor_id",
             "hour",
-            nw.lit(day).alias("date"),
+            nw.col("hour").dt.date().alias("date"),
             share("_n_o").alias("operating_hours"),
             share("_n_s").alias("standby_hours"),
             (share("_n_d") + nw.col("_down")).alias("depressurised_hours"),
@@ -125,32 +120,33 @@ def hourly_modes(
     )
 
 
-def daily_modes(hourly: Frame, units: Frame, downtime: Frame, day: date) -> Frame:
-    """``operating_mode_days`` rows: each registered unit's hours per mode on ``day``, over
-    the hours the fleet reported (from the first to the last hour any unit reported: a day
-    still in progress, or the first day of the data, counts only its own hours). Hours in
-    that span no unit reported are depressurised when the unit was down, else not reporting."""
-    start, end = day_bounds(day)
-    totals = hourly.group_by("compressor_id").agg(
+def daily_modes(hourly: Frame, units: Frame, downtime: Frame) -> Frame:
+    """``operating_mode_days`` rows: each registered unit's hours per mode on each date of
+    ``hourly``, over the hours the fleet reported that day (from the first to the last hour
+    any unit reported: a day still in progress, or the first day of the data, counts only its
+    own hours). Hours in that span no unit reported are depressurised when the unit was down,
+    else not reporting."""
+    keys = ["compressor_id", "date"]
+    totals = hourly.group_by(*keys).agg(
         *(nw.col(c).sum() for c in HOUR_COLUMNS),
         nw.col("readings").sum(),
         nw.len().alias("_grid"),
     )
     span = with_epoch_seconds(
-        hourly.select(nw.col("hour").min().alias("_first"), nw.col("hour").max().alias("_last")),
+        hourly.group_by("date").agg(
+            nw.col("hour").min().alias("_first"), nw.col("hour").max().alias("_last")
+        ),
         {"_f": "_first", "_l": "_last"},
-    ).select("_f", "_l")
-    whole = units.select("compressor_id").join(span, how="cross")
+    ).select("date", "_f", "_l")
+    whole = units.select("compressor_id").lazy().join(span.lazy(), how="cross")
     # Maintenance over the whole span, and over the hours already in the grid.
     span_cover = _coverage(
         whole.with_columns(nw.col("_f").alias("_h"), (nw.col("_l") + 3600.0).alias("_e")),
         downtime,
-        start,
-        end,
     )
     grid_cover = (
-        _coverage(_spans(hourly), downtime, start, end)
-        .group_by("compressor_id")
+        _coverage(_spans(hourly), downtime)
+        .group_by(*keys)
         .agg(nw.col("_cover").clip(upper_bound=1.0).sum().alias("_grid_cover"))
     )
     missing = ((nw.col("_l") - nw.col("_f")) / 3600.0 + 1.0 - nw.col("_grid").fill_null(0)).clip(
@@ -163,9 +159,9 @@ def daily_modes(hourly: Frame, units: Frame, downtime: Frame, day: date) -> Fram
         nw.col("_missing"),
     )
     return done(
-        whole.join(totals, on="compressor_id", how="left")
-        .join(span_cover.select("compressor_id", "_cover"), on="compressor_id", how="left")
-        .join(grid_cover, on="compressor_id", how="left")
+        whole.join(totals.lazy(), on=keys, how="left")
+        .join(span_cover.select(*keys, "_cover").lazy(), on=keys, how="left")
+        .join(grid_cover.lazy(), on=keys, how="left")
         .with_columns(
             *(nw.col(c).fill_null(0.0) for c in HOUR_COLUMNS),
             nw.col("readings").fill_null(0),
@@ -174,7 +170,7 @@ def daily_modes(hourly: Frame, units: Frame, downtime: Frame, day: date) -> Fram
         .with_columns(gap_down.alias("_gap_down"))
         .select(
             "compressor_id",
-            nw.lit(day).alias("date"),
+            "date",
             "operating_hours",
             "standby_hours",
             (nw.col("depressurised_hours") + nw.col("_gap_down")).alias("depressurised_hours"),
@@ -193,17 +189,18 @@ def _spans(frame: Frame) -> Frame:
     )
 
 
-def _coverage(grid: Frame, downtime: Frame, start: Any, end: Any) -> Frame:
-    """Per (compressor_id[, hour]) of ``grid``, whose ``_h`` and ``_e`` bound a span in epoch
-    seconds: ``_cover``, the hours of it the unit was down for maintenance."""
-    windows = downtime.filter(
-        (nw.col("started_at") < end)
-        & (nw.col("completed_at").is_null() | (nw.col("completed_at") > start))
-    ).with_columns(nw.col("completed_at").fill_null(end))
-    windows = with_epoch_seconds(windows, {"_from": "started_at", "_to": "completed_at"})
-    keys = [c for c in ("compressor_id", "hour") if c in grid.columns]
-    joined = grid.select(*keys, "_h", "_e").join(
-        windows.select("compressor_id", "_from", "_to"), on="compressor_id", how="inner"
+def _coverage(grid: Frame, downtime: Frame) -> Frame:
+    """Per (compressor_id[, date][, hour]) of ``grid``, whose ``_h`` and ``_e`` bound a span in
+    epoch seconds: ``_cover``, the hours of it the unit was down for maintenance (a unit still
+    down is down to the span's end)."""
+    windows = with_epoch_seconds(downtime, {"_from": "started_at", "_to": "completed_at"})
+    keys = [c for c in ("compressor_id", "date", "hour") if c in grid.columns]
+    if isinstance(grid, nw.LazyFrame):
+        windows = windows.lazy()
+    joined = (
+        grid.select(*keys, "_h", "_e")
+        .join(windows.select("compressor_id", "_from", "_to"), on="compressor_id", how="inner")
+        .with_columns(nw.col("_to").fill_null(nw.col("_e")))
     )
     overlap = nw.min_horizontal(nw.col("_to"), nw.col("_e")) - nw.max_horizontal(
         nw.col("_from"), nw.col("_h")

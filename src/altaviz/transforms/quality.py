@@ -9,16 +9,15 @@ critical; a critical result stops the day's promotion to gold unless quality is 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import narwhals as nw
 
 from altaviz.config.schema import QualityRules
-from altaviz.core.days import day_bounds
-from altaviz.core.frames import Frame, done, first_row, height
+from altaviz.core.frames import Frame, rows
 from altaviz.transforms.silver import CleaningCounts
-from altaviz.transforms.windows import with_epoch_seconds
+from altaviz.transforms.windows import with_epoch_micros
 
 
 @dataclass(frozen=True)
@@ -76,6 +75,59 @@ def _above(
     return CheckResult(name, value, warning, "warning" if value > warning else "pass", detail)
 
 
+def quality_reports(
+    silver: Frame,
+    counts: dict[date, CleaningCounts],
+    registered_units: int,
+    rules: QualityRules,
+    critical_sensors: list[str],
+) -> list[QualityReport]:
+    """One report per day of ``counts``, from that day's silver rows (``silver`` holds the
+    days, with their ``date``). The figures of all the days come back in one small read."""
+    late_after = rules.late_arrivals.late_after_minutes
+    day_end = nw.col("timestamp").dt.truncate("1d") + timedelta(days=1)
+    # Microseconds, whose differences are exact: the figures do not depend on the engine.
+    timed = with_epoch_micros(
+        silver.with_columns(day_end.alias("_day_end")),
+        {"_t": "timestamp", "_r": "received_at", "_e": "_day_end"},
+    )
+    per_day = timed.group_by("date").agg(
+        nw.col("compressor_id").n_unique().alias("units"),
+        nw.len().alias("rows"),
+        nw.col("_r").max().alias("_newest_arrival"),
+        nw.col("_e").max().alias("_end"),
+        *(
+            (~nw.col(s).is_null()).cast(nw.Float64).mean().alias(f"complete_{s}")
+            for s in critical_sensors
+        ),
+        (nw.col("discharge_pressure_psi") > nw.col("suction_pressure_psi"))
+        .cast(nw.Float64)
+        .mean()
+        .alias("pressure_ok"),
+        ((nw.col("_r") - nw.col("_t")) > late_after * 60e6).cast(nw.Float64).mean().alias("late"),
+    )
+    # The data's own clock: the latest arrival, but never past the day's end.
+    per_day = per_day.with_columns(
+        nw.min_horizontal(nw.col("_newest_arrival"), nw.col("_end")).alias("_clock")
+    )
+    per_unit = (
+        timed.group_by("date", "compressor_id")
+        .agg(nw.len().alias("n"), nw.col("_t").max().alias("newest"))
+        .join(per_day.select("date", "_clock"), on="date", how="inner")
+        .group_by("date")
+        .agg(
+            ((nw.col("_clock") - nw.col("newest")) / 60e6).median().alias("freshness"),
+            nw.col("n").quantile(0.05, "linear").alias("_p05"),
+            nw.col("n").mean().alias("_avg"),
+        )
+    )
+    figures = {r["date"]: r for r in rows(per_day.join(per_unit, on="date", how="left"))}
+    return [
+        _report(day, figures.get(day), counts[day], registered_units, rules, critical_sensors)
+        for day in counts
+    ]
+
+
 def quality_report(
     silver: Frame,
     counts: CleaningCounts,
@@ -85,44 +137,28 @@ def quality_report(
     day: date,
 ) -> QualityReport:
     """Checks for one day of silver rows (``silver`` holds exactly that day)."""
+    dated = silver if "date" in silver.columns else silver.with_columns(nw.lit(day).alias("date"))
+    (report,) = quality_reports(dated, {day: counts}, registered_units, rules, critical_sensors)
+    return report
+
+
+def _report(
+    day: date,
+    stats: dict[str, Any] | None,
+    counts: CleaningCounts,
+    registered_units: int,
+    rules: QualityRules,
+    critical_sensors: list[str],
+) -> QualityReport:
+    """The day's checks from its figures (None: the day has no silver rows)."""
     late_after = rules.late_arrivals.late_after_minutes
-    _, day_end = day_bounds(day)
-    timed = with_epoch_seconds(silver, {"_t": "timestamp", "_r": "received_at"})
-    stats = first_row(
-        timed.select(
-            nw.col("compressor_id").n_unique().alias("units"),
-            nw.len().alias("rows"),
-            # The data's own clock: the latest arrival, but never past the day's end.
-            nw.min_horizontal(nw.col("received_at").max(), nw.lit(day_end)).alias("clock"),
-            *(
-                (~nw.col(s).is_null()).cast(nw.Float64).mean().alias(f"complete_{s}")
-                for s in critical_sensors
-            ),
-            (nw.col("discharge_pressure_psi") > nw.col("suction_pressure_psi"))
-            .cast(nw.Float64)
-            .mean()
-            .alias("pressure_ok"),
-            ((nw.col("_r") - nw.col("_t")) > late_after * 60).cast(nw.Float64).mean().alias("late"),
-        )
-    )
-    per_unit = done(
-        timed.group_by("compressor_id").agg(nw.len().alias("n"), nw.col("_t").max().alias("newest"))
-    )
-    units = height(per_unit)
-    freshness = None
-    if units and stats["clock"] is not None:
-        clock = stats["clock"].timestamp()
-        lag = first_row(per_unit.select(((clock - nw.col("newest")) / 60.0).median().alias("lag")))
-        freshness = float(lag["lag"])
+    stats = stats or {"units": 0, "rows": 0, "pressure_ok": None, "late": None}
+    freshness = stats.get("freshness")
+    freshness = float(freshness) if freshness is not None else None
     volume = None
-    if units:
-        v = first_row(
-            per_unit.select(
-                nw.col("n").quantile(0.05, "linear").alias("p05"), nw.col("n").mean().alias("avg")
-            )
-        )
-        volume = float(v["p05"] / v["avg"]) if v["avg"] else None
-    completeness = {s: stats[f"complete_{s}"] for s in critical_sensors}
+    if stats.get("_avg"):
+        volume = float(stats["_p05"] / stats["_avg"])
+    completeness = {s: stats.get(f"complete_{s}") for s in critical_sensors}
     worst_sensor = min(
         completeness, key=lambda s: completeness[s] if completeness[s] is not None else -1
     )

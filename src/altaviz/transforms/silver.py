@@ -1,4 +1,4 @@
-"""Silver: deduplicate, validate and clean readings for one day, counting every change.
+"""Silver: deduplicate, validate and clean readings day by day, counting every change.
 
 Cleaning never erases degradation. A value is nulled as a spike only when it sits far from
 the unit's own *recent* level (a trimmed mean of the previous readings within the hour),
@@ -8,6 +8,7 @@ recent level with it, so it stays; an isolated glitch does not, so it goes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -15,8 +16,7 @@ from typing import Any
 import narwhals as nw
 
 from altaviz.config.schema import CleaningRules, OperatingModeRules
-from altaviz.core.days import day_bounds
-from altaviz.core.frames import Frame, done, first_row, height
+from altaviz.core.frames import Frame, done, rows
 from altaviz.core.sensors import SENSOR_INDEX, SENSORS
 from altaviz.transforms.modes import running
 from altaviz.transforms.windows import latest_per_key, trailing_trimmed_mean
@@ -37,6 +37,40 @@ class CleaningCounts:
     out_of_bounds: dict[str, int]
 
 
+def clean_days(
+    bronze: Frame,
+    days: Sequence[date],
+    bounds: dict[str, tuple[float, float]],
+    rules: CleaningRules,
+    modes: OperatingModeRules,
+) -> tuple[Frame, dict[date, CleaningCounts]]:
+    """Silver rows for ``days`` from bronze rows of those days and the leading halo of each,
+    and what cleaning did on each day. Each day is cleaned as it would be alone: a reading's
+    level looks back only within the hour, and its noise scale is its unit's on its day."""
+    in_days = nw.col("timestamp").dt.date().is_in(list(days))
+    deduped = deduplicate(bronze)
+    checked = null_out_of_bounds(deduped, bounds)
+    all_null = nw.all_horizontal(
+        *(nw.col(s).is_null() for s in rules.critical_sensors), ignore_nulls=False
+    )
+    cleaned = done(
+        null_spikes(checked, rules, in_days, running(modes))
+        .lazy()
+        .filter(in_days)
+        .with_columns(nw.col("timestamp").dt.date().alias("date"), all_null.alias("_all_null"))
+    )
+    silver = cleaned.filter(~nw.col("_all_null")).select(
+        "timestamp",
+        "compressor_id",
+        *SENSORS,
+        "received_at",
+        nw.col("spike_mask").cast(nw.Int32),
+        nw.col("bounds_mask").cast(nw.Int32),
+        "date",
+    )  # on Polars still in (compressor_id, timestamp) order from deduplication
+    return done(silver), _counts(bronze.filter(in_days), cleaned, days)
+
+
 def clean_day(
     bronze: Frame,
     day: date,
@@ -44,39 +78,50 @@ def clean_day(
     rules: CleaningRules,
     modes: OperatingModeRules,
 ) -> tuple[Frame, CleaningCounts]:
-    """Silver rows for ``day`` from bronze rows of the day and its leading halo."""
-    start, end = day_bounds(day)
-    in_day = (nw.col("timestamp") >= start) & (nw.col("timestamp") < end)
-    rows_in = height(bronze.filter(in_day))
-    deduped = done(deduplicate(bronze))
-    duplicates = rows_in - height(deduped.filter(in_day))
+    """Silver rows for ``day`` from bronze rows of the day and its leading halo (see
+    :func:`clean_days`)."""
+    silver, counts = clean_days(bronze, [day], bounds, rules, modes)
+    return silver, counts[day]
 
-    checked = null_out_of_bounds(deduped, bounds)
-    spiked = null_spikes(checked, rules, in_day, running(modes))
-    today = spiked.filter(in_day)
-    all_null = nw.all_horizontal(
-        *(nw.col(s).is_null() for s in rules.critical_sensors), ignore_nulls=False
-    )
-    silver = today.filter(~all_null).select(
-        "timestamp",
-        "compressor_id",
-        *SENSORS,
-        "received_at",
-        nw.col("spike_mask").cast(nw.Int32),
-        nw.col("bounds_mask").cast(nw.Int32),
-        nw.lit(day).alias("date"),
-    )  # on Polars still in (compressor_id, timestamp) order from deduplication
-    silver = done(silver)
-    rows_out = height(silver)
-    counts = CleaningCounts(
-        rows_in=rows_in,
-        duplicates=duplicates,
-        rows_dropped_all_null=height(today) - rows_out,
-        rows_out=rows_out,
-        spikes=_bit_counts(today, "spike_mask"),
-        out_of_bounds=_bit_counts(today, "bounds_mask"),
-    )
-    return silver, counts
+
+def _counts(bronze: Frame, cleaned: Frame, days: Sequence[date]) -> dict[date, CleaningCounts]:
+    """Per day: bronze rows, duplicates, all-null rows dropped, silver rows, and the sensors'
+    spikes and out-of-bounds values nulled (two small aggregates, read back)."""
+    arrived = {
+        r["date"]: r["n"]
+        for r in rows(
+            bronze.group_by(nw.col("timestamp").dt.date().alias("date")).agg(nw.len().alias("n"))
+        )
+    }
+    bits = [
+        ((nw.col(mask) // (1 << i)) % 2).sum().alias(f"{mask}_{s}")
+        for mask in ("spike_mask", "bounds_mask")
+        for i, s in enumerate(SENSORS)
+    ]
+    kept = {
+        r["date"]: r
+        for r in rows(
+            cleaned.group_by("date").agg(
+                nw.len().alias("_unique"),
+                nw.col("_all_null").cast(nw.Int64).sum().alias("_null"),
+                *bits,
+            )
+        )
+    }
+    counts = {}
+    for day in days:
+        k = kept.get(day, {})
+        unique, dropped = int(k.get("_unique") or 0), int(k.get("_null") or 0)
+        rows_in = int(arrived.get(day) or 0)
+        counts[day] = CleaningCounts(
+            rows_in=rows_in,
+            duplicates=rows_in - unique,
+            rows_dropped_all_null=dropped,
+            rows_out=unique - dropped,
+            spikes={s: int(k.get(f"spike_mask_{s}") or 0) for s in SENSORS},
+            out_of_bounds={s: int(k.get(f"bounds_mask_{s}") or 0) for s in SENSORS},
+        )
+    return counts
 
 
 def deduplicate(readings: Frame) -> Frame:
@@ -141,13 +186,13 @@ def null_spikes(
     # Lazy from here: one plan for all sensors, so shared sub-expressions are computed once.
     judged = (
         readings.lazy()
-        .with_columns(*deviations)
+        .with_columns(*deviations, nw.col("timestamp").dt.date().alias("_day"))
         .with_columns(
             *(
                 nw.when(scored)
                 .then(nw.col(f"_dev_{s}").abs())
                 .median()
-                .over("compressor_id")
+                .over("compressor_id", "_day")
                 .alias(f"_mad_{s}")
                 for s in SENSORS
             )
@@ -166,6 +211,7 @@ def null_spikes(
             *(f"_dev_{s}" for s in SENSORS),
             *(f"_mad_{s}" for s in SENSORS),
             *(f"_level_{s}" for s in SENSORS),
+            "_day",
             *helpers,
         )
     )
@@ -187,12 +233,3 @@ def _null_flagged(frame: Any, flagged: dict[str, nw.Expr], mask: str) -> Any:
         ),
         bits.alias(mask),
     )
-
-
-def _bit_counts(frame: Frame, column: str) -> dict[str, int]:
-    row = first_row(
-        frame.select(
-            *(((nw.col(column) // (1 << i)) % 2).sum().alias(s) for i, s in enumerate(SENSORS))
-        )
-    )
-    return {s: int(row[s] or 0) for s in SENSORS}

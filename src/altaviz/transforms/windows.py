@@ -51,6 +51,23 @@ def with_epoch_seconds(frame: Frame, columns: Mapping[str, str]) -> Frame:
     )
 
 
+def with_epoch_micros(frame: Frame, columns: Mapping[str, str]) -> Frame:
+    """Add ``name``: microseconds since 1970 (integer) of timestamp column ``column``, for
+    each item: differences of these are exact, where seconds as floats lose the last digits
+    of a date's magnitude."""
+    if _is_spark(frame):
+        from pyspark.sql import functions as F
+
+        native = nw.to_native(frame)
+        return nw.from_native(
+            native.select("*", *(F.unix_micros(F.col(c)).alias(n) for n, c in columns.items()))
+        )
+    native = nw.to_native(frame)
+    return nw.from_native(
+        native.with_columns(pl.col(c).dt.epoch("us").alias(n) for n, c in columns.items())
+    )
+
+
 def literal_frame(like: Frame, data: Mapping[str, Sequence[Any]], text: Sequence[str]) -> Frame:
     """A small frame of ``data`` on ``like``'s backend, to join with it: the ``text`` columns
     as strings, every other column as floats (nulls allowed, so no type is left to guess)."""
@@ -138,7 +155,7 @@ def trailing_mean(
     columns: Sequence[str],
     windows: Mapping[str, timedelta],
     min_samples: int,
-    by: str = "compressor_id",
+    by: str | Sequence[str] = "compressor_id",
     order_by: str = "timestamp",
     weights: str | None = None,
 ) -> Frame:
@@ -151,8 +168,9 @@ def trailing_mean(
     Rows need only be time-ordered within each unit (units may interleave); the result comes
     back grouped by unit, in time order. Join it back on (by, order_by) for other columns.
     """
+    keys = [by] if isinstance(by, str) else list(by)
     if _is_spark(frame):
-        return _spark_trailing_mean(frame, columns, windows, min_samples, by, order_by, weights)
+        return _spark_trailing_mean(frame, columns, windows, min_samples, keys, order_by, weights)
     native = _native_polars(frame)
     if weights is None:
         values = {c: pl.col(c) for c in columns}
@@ -163,7 +181,7 @@ def trailing_mean(
             c: pl.when(pl.col(c).is_not_null()).then(pl.col(weights)).otherwise(0) for c in columns
         }
     prepared = native.select(
-        by,
+        *keys,
         order_by,
         *(values[c].alias(f"_v_{c}") for c in columns),
         *(counts[c].alias(f"_n_{c}") for c in columns),
@@ -171,12 +189,12 @@ def trailing_mean(
     result = None
     for suffix, window in windows.items():
         size = f"{int(window.total_seconds())}s"
-        sums = prepared.rolling(index_column=order_by, period=size, group_by=by).agg(
+        sums = prepared.rolling(index_column=order_by, period=size, group_by=keys).agg(
             *(pl.col(f"_v_{c}").sum() for c in columns),
             *(pl.col(f"_n_{c}").sum() for c in columns),
         )
         means = sums.select(
-            by,
+            *keys,
             order_by,
             *(
                 pl.when(pl.col(f"_n_{c}") >= min_samples)
@@ -186,7 +204,7 @@ def trailing_mean(
             ),
         )
         # Every pass returns the same rows in the same order: add the columns side by side.
-        result = means if result is None else result.hstack(means.drop(by, order_by))
+        result = means if result is None else result.hstack(means.drop(*keys, order_by))
     return nw.from_native(result)
 
 
@@ -228,7 +246,7 @@ def _spark_trailing_mean(
     columns: Sequence[str],
     windows: Mapping[str, timedelta],
     min_samples: int,
-    by: str,
+    by: list[str],
     order_by: str,
     weights: str | None,
 ) -> Frame:
@@ -246,7 +264,7 @@ def _spark_trailing_mean(
         # (t - window, t], as Polars' rolling windows: microsecond timestamps.
         span = int(window.total_seconds() * 1_000_000)
         trailing = (
-            Window.partitionBy(by)
+            Window.partitionBy(*by)
             .orderBy(F.unix_micros(F.col(order_by)))
             .rangeBetween(-(span - 1), 0)
         )
@@ -255,4 +273,4 @@ def _spark_trailing_mean(
             outputs.append(
                 F.when(n >= min_samples, F.sum(value[c]).over(trailing) / n).alias(f"{c}{suffix}")
             )
-    return nw.from_native(nw.to_native(frame).select(by, order_by, *outputs))
+    return nw.from_native(nw.to_native(frame).select(*by, order_by, *outputs))

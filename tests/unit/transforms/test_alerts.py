@@ -56,7 +56,7 @@ def episodes(frame, empty, config):
             if repairs is None
             else frame({"compressor_id": ["C1"] * len(repairs), "repaired_at": repairs})
         )
-        found = alert_episodes(evaluations, history, units, rules, DAY, repairs=fixed)
+        found = alert_episodes(evaluations, history, units, rules, DAY, DAY, repairs=fixed)
         return rows_of(found, "opened_at")
 
     return run

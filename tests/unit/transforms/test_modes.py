@@ -61,7 +61,7 @@ DOWNTIME = nw.from_native(
 @pytest.fixture(scope="module")
 def hourly(config) -> pl.DataFrame:
     rules = config.thresholds.operating_modes
-    frame = hourly_modes(readings(), UNITS, DOWNTIME, DAY, 5, rules)
+    frame = hourly_modes(readings(), UNITS, DOWNTIME, 5, rules)
     return nw.to_native(frame).sort("compressor_id", "hour")
 
 
@@ -104,7 +104,7 @@ def test_silence_is_depressurised_under_maintenance_and_not_reporting_otherwise(
 
 
 def test_a_day_counts_the_hours_the_fleet_reported(hourly):
-    daily = nw.to_native(daily_modes(nw.from_native(hourly), UNITS, DOWNTIME, DAY))
+    daily = nw.to_native(daily_modes(nw.from_native(hourly), UNITS, DOWNTIME))
     totals = {r["compressor_id"]: r for r in daily.iter_rows(named=True)}
     assert totals["RUN"]["operating_hours"] == pytest.approx(3.0)
     assert totals["STOP"]["standby_hours"] == pytest.approx(1.5)
