@@ -31,8 +31,29 @@ from altaviz.lake.catalog import TableSpec
 from altaviz.lake.location import LakeLocation
 from altaviz.lake.schema import spark_type
 
-# Dimension tables small enough to ship to every executor when joined.
-BROADCAST_TABLES = frozenset({"compressor_metadata", "stations", "unit_baselines"})
+# Tables of the fleet's size, not the telemetry's: read and written on the driver with
+# delta-rs (as the log's metadata is), and broadcast to every executor when joined. A Spark
+# job to read or MERGE a few thousand rows costs more than the rows: on two cores the first
+# day's bookkeeping alone took 80 jobs and 20 s.
+SMALL_TABLES = frozenset(
+    {
+        "compressor_metadata",
+        "compressor_metadata_history",
+        "stations",
+        "maintenance_events",
+        "unit_baselines",
+        "packing_measurements",
+        "quality_metrics",
+        "fleet_health",
+        "compliance_reports",
+        "pipeline_runs",
+        "pipeline_state",
+        "cases",
+        "case_events",
+        "notifications",
+        "model_metrics",
+    }
+)
 # JSON of a rejected record: every field, null ones too, timestamps to the microsecond.
 JSON_OPTIONS = {
     "ignoreNullFields": "false",
@@ -55,13 +76,21 @@ class SparkEngine(DeltaLogMetadata):
     carries_frames = False  # see Engine.carries_frames: day-to-day frames are re-read
 
     def __init__(self, location: LakeLocation, spark: Any | None = None) -> None:
+        from altaviz.engines.polars_engine import PolarsEngine
         from altaviz.engines.spark_session import spark_session
 
         super().__init__(location)
         self.spark = spark or spark_session()
+        self._driver = PolarsEngine(location)  # the small tables' reader and writer
         # A month of the default fleet is 40 M readings, well within a small cluster's memory;
         # a backfill of years goes a month at a time.
         self.batch_days = batch_days(31)
+
+    def jobs_run(self) -> int:
+        """Spark jobs this session has started so far (job IDs count up from 0)."""
+        tracker = self.spark.sparkContext.statusTracker()
+        ids = list(tracker.getJobIdsForGroup(None)) + list(tracker.getActiveJobsIds())
+        return max(ids) + 1 if ids else 0
 
     # ------------------------------------------------------------------ reading
 
@@ -72,13 +101,13 @@ class SparkEngine(DeltaLogMetadata):
         """The table as a Spark DataFrame with the catalogue's schema, in its column order."""
         if not self.exists(spec):
             return self._empty(spec)
-        frame = self.spark.read.format("delta").load(self.uri(spec))
-        frame = frame.select(*spec.schema.names)
-        if spec.name in BROADCAST_TABLES:
+        if spec.name in SMALL_TABLES:
             from pyspark.sql.functions import broadcast
 
-            frame = broadcast(frame)
-        return frame
+            rows = self._driver.read(spec).collect().to_native().to_arrow()
+            return broadcast(_conform(self.spark.createDataFrame(rows), spec))
+        frame = self.spark.read.format("delta").load(self.uri(spec))
+        return frame.select(*spec.schema.names)
 
     def read(self, spec: TableSpec, where: nw.Expr | None = None) -> nw.LazyFrame[Any]:
         frame = nw.from_native(self._native(spec))
@@ -191,24 +220,34 @@ class SparkEngine(DeltaLogMetadata):
         return _conform(native, spec)
 
     def _create(self, spec: TableSpec) -> None:
-        """Create the table with the catalogue's exact schema (nullability included)."""
+        """Create the table with the catalogue's exact schema (nullability included): with
+        delta-rs, which writes the first commit of the log without a Spark job."""
         if self.exists(spec):
             self.add_missing_columns(spec)
             return
-        from delta.tables import DeltaTable
+        from deltalake import DeltaTable
 
-        builder = (
-            DeltaTable.createIfNotExists(self.spark)
-            .location(self.uri(spec))
-            .addColumns(spec.schema.spark())
+        DeltaTable.create(
+            self.uri(spec),
+            schema=spec.schema.arrow(),
+            mode="ignore",
+            partition_by=list(spec.partition_by) or None,
+            configuration=dict(TABLE_PROPERTIES),
+            storage_options=self._options,
         )
-        if spec.partition_by:
-            builder = builder.partitionedBy(*spec.partition_by)
-        for key, value in TABLE_PROPERTIES.items():
-            builder = builder.property(key, value)
-        builder.execute()
+
+    def _on_driver(self, frame: Frame) -> nw.DataFrame[Any]:
+        """A small frame brought to the driver, for delta-rs to write."""
+        native = nw.to_native(frame)
+        if hasattr(native, "sparkSession"):
+            import polars as pl
+
+            return nw.from_native(pl.from_arrow(native.toArrow()))
+        return nw.from_native(native).lazy().collect()
 
     def append(self, spec: TableSpec, frame: Frame, txns: Sequence[Txn] = ()) -> WriteResult:
+        if spec.name in SMALL_TABLES:
+            return self._driver.append(spec, self._on_driver(frame), txns)
         if len(txns) > 1:
             raise ValueError("Delta on Spark records one application transaction per commit")
         data = self._frame(spec, frame)
@@ -224,6 +263,8 @@ class SparkEngine(DeltaLogMetadata):
     def replace(
         self, spec: TableSpec, frame: Frame, partitions: Partitions, txns: Sequence[Txn] = ()
     ) -> WriteResult:
+        if spec.name in SMALL_TABLES:
+            return self._driver.replace(spec, self._on_driver(frame), partitions, txns)
         if len(txns) > 1:
             raise ValueError("Delta on Spark records one application transaction per commit")
         data = self._frame(spec, frame)
@@ -237,6 +278,8 @@ class SparkEngine(DeltaLogMetadata):
         return self._written(spec)
 
     def merge(self, spec: TableSpec, frame: Frame, txns: Sequence[Txn] = ()) -> WriteResult:
+        if spec.name in SMALL_TABLES:
+            return self._driver.merge(spec, self._on_driver(frame), txns)
         if not spec.keys:
             raise ValueError(f"{spec.name} has no natural keys to merge on")
         if txns:

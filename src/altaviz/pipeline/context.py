@@ -49,6 +49,7 @@ class RunContext:
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     started: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
     durations: dict[str, float] = field(default_factory=dict)
+    jobs: dict[str, int] = field(default_factory=dict)  # Spark jobs per stage (Spark only)
     rows: RowCounts = field(default_factory=RowCounts)
     notes: list[str] = field(default_factory=list)
     refused_files: list[str] = field(default_factory=list)  # landing files that could not be read
@@ -75,11 +76,16 @@ class RunContext:
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
-        """Time a stage; a stage entered more than once (date by date) adds up."""
+        """Time a stage (and count its Spark jobs); a stage entered more than once (batch by
+        batch) adds up."""
         began = time.perf_counter()
+        count = getattr(self.engine, "jobs_run", None)
+        jobs_before = count() if count else 0
         try:
             yield
         finally:
             self.durations[name] = round(
                 self.durations.get(name, 0.0) + time.perf_counter() - began, 3
             )
+            if count:
+                self.jobs[name] = self.jobs.get(name, 0) + count() - jobs_before

@@ -62,6 +62,7 @@ class RunSummary(BaseModel):
     exported: dict[str, int] = {}  # rows sent to the serving database per table
     fleet_health: list[dict[str, Any]]
     durations: dict[str, float]
+    spark_jobs: dict[str, int] = {}  # Spark jobs per stage (on the Spark engine)
     duration_s: float
     notes: list[str]
     refused_files: list[str] = []  # landing files that could not be read (in the dead letter)
@@ -200,6 +201,7 @@ def _execute(run: RunContext, settings: Settings, say: Callable[[str], None]) ->
         blocked_dates=promoted.blocked,
         fleet_health=latest_fleet_health(run.engine),
         durations=run.durations,
+        spark_jobs=run.jobs,
         duration_s=round(time.perf_counter() - began, 3),
         notes=run.notes,
         refused_files=run.refused_files,
