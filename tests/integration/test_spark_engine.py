@@ -9,7 +9,12 @@ equal a single-engine run.
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import polars as pl
@@ -87,15 +92,20 @@ def test_spark_writes_the_same_tables_as_polars(polars_lake, spark_lake):
     assert differences(polars_lake, spark_lake) == []
 
 
-def _land_in_batches(fleet: Path, root: Path, engines: tuple[str, str, str]) -> Path:
-    """Land the fleet's days in three batches (days 1-3, 4-5, 6 and the late tail), running
-    the pipeline after each with the batch's engine; returns the lakehouse."""
+def _land_in_batches(
+    fleet: Path, root: Path, engines: tuple[str, ...], cuts: tuple[int, ...] = (3, 5)
+) -> Path:
+    """Land the fleet's days in batches (by default days 1-3, 4-5, 6 and the late tail; the
+    ``cuts`` are the day numbers each batch ends after), running the pipeline after each
+    with the batch's engine; returns the lakehouse."""
     source, lake = root / "landing", root / "lake"
     (source / "telemetry").mkdir(parents=True)
     for name in REFERENCE:
         shutil.copy2(fleet / name, source / name)
     parts = sorted((fleet / "telemetry").iterdir())
-    for engine, days in zip(engines, (parts[:3], parts[3:5], parts[5:]), strict=True):
+    bounds = [0, *cuts, len(parts)]
+    batches = [parts[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+    for engine, days in zip(engines, batches, strict=True):
         for part in days:
             shutil.copytree(part, source / "telemetry" / part.name, copy_function=shutil.copy2)
         summary = run_lake(source, lake, skip_ml=True, skip_quality=True, engine=engine)
@@ -119,6 +129,36 @@ def test_engines_continue_each_others_lakehouse(fleet, polars_lake, tmp_path):
         again = run_lake(source, switched, skip_ml=True, skip_quality=True, engine=engine)
         assert again.rows == RowCounts()
     assert differences(alone, switched) == []
+
+
+def test_day_by_day_arrival_on_spark_equals_the_embedded_engine(fleet, tmp_path):
+    """One day lands at a time (late readings the next day), Spark runs after each: every
+    table equals the same arrivals on the embedded engine."""
+    cuts = tuple(range(1, DAYS))
+    spark = _land_in_batches(fleet, tmp_path / "spark", ("spark",) * DAYS, cuts)
+    embedded = _land_in_batches(fleet, tmp_path / "polars", ("polars",) * DAYS, cuts)
+    assert differences(embedded, spark) == []
+
+
+def test_a_spark_run_killed_mid_batch_then_rerun_equals_a_clean_run(fleet, polars_lake, tmp_path):
+    """SIGKILL a Spark run as soon as gold's first commit of the batch lands, rerun it."""
+    lake = tmp_path / "lake"
+    cmd = [sys.executable, "-m", "altaviz", "pipeline", "--engine", "spark", "--skip-ml"]
+    cmd += ["--skip-quality", "--skip-db", "--source", str(fleet), "--lakehouse", str(lake)]
+    child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    marker = lake / "lh_gold_curated" / "Tables" / "hourly_aggregates" / "_delta_log"
+    deadline = time.monotonic() + 600
+    # The table's creation is its first commit; the batch's rows are its second.
+    while len(list(marker.glob("*.json"))) < 2 and child.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    assert child.returncode == -signal.SIGKILL, "the run finished before it could be killed"
+    assert read_table(lake, "alert_history").height == 0  # killed before the batch's alerts
+    summary = run_lake(fleet, lake, skip_ml=True, skip_quality=True, engine="spark")
+    assert summary.status == "success"
+    assert differences(polars_lake, lake) == []
 
 
 def test_optimize_z_orders_and_vacuum_honours_the_retention(spark_lake, tmp_path):

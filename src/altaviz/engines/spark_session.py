@@ -64,6 +64,9 @@ LOCAL_CONF = {
     # Delta rebuilds a table's snapshot state on every read; 50 partitions (the default,
     # sized for clusters) make that dominate on two cores.
     "spark.databricks.delta.snapshotPartitions": "2",
+    # A partition replace writes only rows of its partitions (the pipeline selects them):
+    # checking that again would scan every written row a second time.
+    "spark.databricks.delta.replaceWhere.constraintCheck.enabled": "false",
     "spark.driver.memory": os.environ.get("ALTAVIZ_SPARK_DRIVER_MEMORY") or local_driver_memory(),
     "spark.sql.execution.arrow.pyspark.enabled": "true",
     # Tables are addressed by path; keep Spark's unused catalogue folder out of the cwd.

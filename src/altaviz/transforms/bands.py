@@ -112,18 +112,32 @@ def day_bands(
         .with_columns(nw.col("hour").rank("ordinal").over(*epoch).alias("_n"))
         .filter(nw.col("_n") <= rules.hours)
     )
+    # One aggregation for every sensor, then one row per sensor (from the small result).
+    per_epoch = done(
+        chosen.group_by(*epoch).agg(
+            *(
+                expr
+                for s in SENSORS
+                for expr in (
+                    nw.col(f"{s}_mean").quantile(0.05, "linear").alias(f"p05_{s}"),
+                    nw.col(f"{s}_mean").median().alias(f"p50_{s}"),
+                    nw.col(f"{s}_mean").quantile(0.95, "linear").alias(f"p95_{s}"),
+                    nw.col(f"{s}_mean").count().cast(nw.Int32).alias(f"hours_{s}"),
+                )
+            ),
+            nw.col("hour").min().alias("established_from"),
+            (nw.col("hour").max() + timedelta(hours=1)).alias("established_to"),
+        )
+    )
     learned = nw.concat(
         [
-            chosen.group_by(*epoch)
-            .agg(
-                nw.col(f"{s}_mean").quantile(0.05, "linear").alias("p05"),
-                nw.col(f"{s}_mean").median().alias("p50"),
-                nw.col(f"{s}_mean").quantile(0.95, "linear").alias("p95"),
-                nw.col(f"{s}_mean").count().cast(nw.Int32).alias("hours"),
-                nw.col("hour").min().alias("established_from"),
-                (nw.col("hour").max() + timedelta(hours=1)).alias("established_to"),
+            per_epoch.select(
+                *epoch,
+                nw.lit(s).alias("sensor"),
+                *(nw.col(f"{q}_{s}").alias(q) for q in ("p05", "p50", "p95", "hours")),
+                "established_from",
+                "established_to",
             )
-            .with_columns(nw.lit(s).alias("sensor"))
             for s in SENSORS
         ]
     )
