@@ -29,6 +29,54 @@ def measure(cmd: list[str], ok_codes: tuple[int, ...] = (0,)) -> dict[str, Any]:
         return {"summary": summary, "wall_s": wall, "peak_mb": usage.ru_maxrss / 1024}
 
 
+def measure_tree(cmd: list[str], ok_codes: tuple[int, ...] = (0,)) -> dict[str, Any]:
+    """As :func:`measure`, but the peak memory is that of the child and every process it
+    starts (Spark's JVM, its Python workers), sampled from ``/proc`` every 0.2 s."""
+    with tempfile.TemporaryFile("w+") as captured:
+        began = time.perf_counter()
+        child = subprocess.Popen(cmd, stdout=captured)
+        peak = 0
+        while child.poll() is None:
+            peak = max(peak, _tree_rss(child.pid))
+            time.sleep(0.2)
+        wall = time.perf_counter() - began
+        if child.returncode not in ok_codes:
+            raise SystemExit(f"failed: {' '.join(cmd)}")
+        captured.seek(0)
+        try:
+            summary = json.load(captured)
+        except json.JSONDecodeError:
+            raise SystemExit(f"no summary from: {' '.join(cmd)}") from None
+        return {"summary": summary, "wall_s": wall, "peak_mb": peak / 2**20}
+
+
+def _tree_rss(root: int) -> int:
+    """Resident bytes of ``root`` and all its descendants now (0 for those already gone)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(fields[1])
+    tree, frontier = {root}, [root]
+    while frontier:
+        pid = frontier.pop()
+        for child, parent in parents.items():
+            if parent == pid and child not in tree:
+                tree.add(child)
+                frontier.append(child)
+    total = 0
+    for pid in tree:
+        try:
+            pages = int((Path("/proc") / str(pid) / "statm").read_text().split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        total += pages * os.sysconf("SC_PAGE_SIZE")
+    return total
+
+
 ALTAVIZ = [sys.executable, "-m", "altaviz"]
 
 

@@ -1,13 +1,17 @@
 """Benchmark both engines on the same workloads in one run: the embedded engine (Polars +
 delta-rs) against Spark (local[*] + Delta Lake) on this machine.
 
-    uv run python benchmarks/engines.py                  # 4,700 units x 1 day and x 10 days
-    uv run python benchmarks/engines.py --days 1
+    uv run python benchmarks/engines.py                      # every workload below
+    uv run python benchmarks/engines.py --workloads 4700x1 4700x10
 
-Each workload is simulated once (not timed). Each engine then runs `altaviz pipeline
---skip-ml` in a fresh child process on an empty lakehouse. Spark's start-up cost (JVM,
-session, Delta's jars from the Ivy cache) is measured on its own, by a child that only starts
-the session, and reported apart from the pipeline's time.
+Workloads are units x days: 4,700 x 1, 4,700 x 10, 4,700 x 30 and 20,000 x 3 by default.
+Each is simulated once (not timed). Each engine then runs `altaviz pipeline --skip-ml` in a
+fresh child process on an empty lakehouse, with its default settings (Spark's driver memory
+included). For each run the benchmark prints the pipeline's own time (the run's record,
+without the process's start), the process's wall time, rows per second, and the peak memory
+of the process and every process it started (Spark's JVM and Python workers). For Spark it
+also prints each stage's time and Spark jobs, and the dates per batch. Spark's start-up cost
+(JVM, session, Delta's jars from the Ivy cache) is measured on its own.
 """
 
 from __future__ import annotations
@@ -21,12 +25,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from _child import simulate_fleet
-from pipeline import run_pipeline
+from _child import ALTAVIZ, measure_tree, simulate_fleet
 
 START_SESSION = (
     "from altaviz.engines.spark_session import spark_session; spark_session().range(1).count()"
 )
+WORKLOADS = ("4700x1", "4700x10", "4700x30", "20000x3")
 
 
 def spark_startup_s() -> float:
@@ -36,46 +40,66 @@ def spark_startup_s() -> float:
     return time.perf_counter() - began
 
 
+def run_engine(source: str, lakehouse: str, engine: str) -> dict:
+    """`altaviz pipeline --skip-ml --json` on ``engine`` in a fresh child process."""
+    cmd = [*ALTAVIZ, "pipeline", "--json", "--skip-ml", "--skip-db", "--engine", engine]
+    return measure_tree([*cmd, "--source", source, "--lakehouse", lakehouse], ok_codes=(0, 1))
+
+
+def workload(text: str) -> tuple[int, int]:
+    """``UNITSxDAYS`` as (units, days)."""
+    units, _, days = text.partition("x")
+    return int(units), int(days)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--compressors", type=int, default=4700)
-    parser.add_argument("--days", type=int, nargs="+", default=[1, 10])
+    parser.add_argument("--workloads", nargs="+", default=list(WORKLOADS), type=str)
     args = parser.parse_args()
     startup = spark_startup_s()
-    print(f"altaviz pipeline --skip-ml, {args.compressors:,} compressors, {os.cpu_count()} cores")
+    print(f"altaviz pipeline --skip-ml, {os.cpu_count()} cores")
     print(f"  spark start-up (process, JVM, Delta session): {startup:.1f} s")
     results = []
-    for days in args.days:
+    for text in args.workloads:
+        units, days = workload(text)
         with tempfile.TemporaryDirectory(prefix="altaviz-engines-") as tmp:
             source = os.path.join(tmp, "fleet")
-            simulate_fleet(Path(source), args.compressors, days, start="2026-01-01T00:00Z")
-            timed = {
-                e: run_pipeline(
-                    source, os.path.join(tmp, f"lake-{e}"), False, "--skip-db", "--engine", e
-                )
-                for e in ("polars", "spark")
-            }
+            simulate_fleet(Path(source), units, days, start="2026-01-01T00:00Z")
+            timed = {e: run_engine(source, os.path.join(tmp, f"lake-{e}"), e) for e in ENGINES}
         p, s = timed["polars"], timed["spark"]
         assert p["summary"]["rows"] == s["summary"]["rows"], "the engines disagree on row counts"
-        ratio = s["wall_s"] / p["wall_s"]
-        print(
-            f"  {days:>2} day(s), {p['summary']['rows']['bronze']:,} readings: "
-            f"polars {p['wall_s']:6.1f} s, spark {s['wall_s']:6.1f} s "
-            f"({s['wall_s'] - startup:6.1f} s without start-up): embedded {ratio:.1f}x faster"
+        readings = p["summary"]["rows"]["bronze"]
+        print(f"  {units:,} units x {days} day(s), {readings:,} readings:")
+        for name, r in timed.items():
+            pipeline_s = r["summary"]["duration_s"]
+            print(
+                f"    {name:<6} pipeline {pipeline_s:7.1f} s ({readings / pipeline_s:,.0f} rows/s), "
+                f"process {r['wall_s']:7.1f} s, peak memory {r['peak_mb']:,.0f} MB"
+            )
+        jobs = s["summary"].get("spark_jobs", {})
+        stages = ", ".join(
+            f"{k} {v:.1f} s / {jobs.get(k, 0)} jobs" for k, v in s["summary"]["durations"].items()
         )
+        print(f"    spark stages: {stages}")
         results.append(
             {
+                "units": units,
                 "days": days,
-                "polars_s": p["wall_s"],
-                "spark_s": s["wall_s"],
-                "spark_startup_s": startup,
-                "ratio": ratio,
+                "readings": readings,
+                "polars_pipeline_s": p["summary"]["duration_s"],
+                "spark_pipeline_s": s["summary"]["duration_s"],
+                "polars_peak_mb": round(p["peak_mb"]),
+                "spark_peak_mb": round(s["peak_mb"]),
+                "spark_jobs": jobs,
+                "spark_startup_s": round(startup, 1),
             }
         )
     print(json.dumps(results))
 
+
+ENGINES = ("polars", "spark")
 
 if __name__ == "__main__":
     main()

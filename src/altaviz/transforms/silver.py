@@ -19,7 +19,7 @@ from altaviz.config.schema import CleaningRules, OperatingModeRules
 from altaviz.core.frames import Frame, done, rows
 from altaviz.core.sensors import SENSOR_INDEX, SENSORS
 from altaviz.transforms.modes import running
-from altaviz.transforms.windows import latest_per_key, trailing_trimmed_mean
+from altaviz.transforms.windows import latest_per_key, per_unit, trailing_trimmed_mean
 
 KEYS = ("compressor_id", "timestamp")
 MAD_TO_SIGMA = 1.4826  # median absolute deviation -> standard deviation for Gaussian noise
@@ -48,17 +48,20 @@ def clean_days(
     and what cleaning did on each day. Each day is cleaned as it would be alone: a reading's
     level looks back only within the hour, and its noise scale is its unit's on its day."""
     in_days = nw.col("timestamp").dt.date().is_in(list(days))
-    deduped = deduplicate(bronze)
-    checked = null_out_of_bounds(deduped, bounds)
     all_null = nw.all_horizontal(
         *(nw.col(s).is_null() for s in rules.critical_sensors), ignore_nulls=False
     )
-    cleaned = done(
-        null_spikes(checked, rules, in_days, running(modes))
-        .lazy()
-        .filter(in_days)
-        .with_columns(nw.col("timestamp").dt.date().alias("date"), all_null.alias("_all_null"))
-    )
+
+    def clean(readings: Frame) -> Frame:  # one unit's rows at a time would do
+        checked = null_out_of_bounds(deduplicate(readings), bounds)
+        return (
+            null_spikes(checked, rules, in_days, running(modes))
+            .lazy()
+            .filter(in_days)
+            .with_columns(nw.col("timestamp").dt.date().alias("date"), all_null.alias("_all_null"))
+        )
+
+    cleaned = done(per_unit(bronze, clean))
     silver = cleaned.filter(~nw.col("_all_null")).select(
         "timestamp",
         "compressor_id",

@@ -225,6 +225,20 @@ def trailing_mean(
     return nw.from_native(result)
 
 
+def per_unit(frame: Frame, compute: Callable[[Frame], Frame], by: str = "compressor_id") -> Frame:
+    """``compute``, a transform of whole units' rows, over ``frame``: at once on Polars; on
+    Spark on the executors, partition by partition with Polars, every unit's rows in one
+    partition (see :func:`_per_partition`)."""
+    if not _is_spark(frame):
+        return compute(frame)
+
+    def run(part: pl.DataFrame) -> pl.DataFrame:
+        result = nw.to_native(compute(nw.from_native(part)))
+        return result.collect() if isinstance(result, pl.LazyFrame) else result
+
+    return _per_partition(frame, [by], (), run)
+
+
 # ----------------------------------------------------------------------------- PySpark
 
 
