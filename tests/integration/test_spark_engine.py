@@ -9,6 +9,7 @@ equal a single-engine run.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import os
 import shutil
 import signal
@@ -104,7 +105,7 @@ def _land_in_batches(
         shutil.copy2(fleet / name, source / name)
     parts = sorted((fleet / "telemetry").iterdir())
     bounds = [0, *cuts, len(parts)]
-    batches = [parts[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+    batches = [parts[a:b] for a, b in itertools.pairwise(bounds)]
     for engine, days in zip(engines, batches, strict=True):
         for part in days:
             shutil.copytree(part, source / "telemetry" / part.name, copy_function=shutil.copy2)

@@ -22,6 +22,7 @@ from altaviz.transforms.limits import unit_limits
 from altaviz.transforms.modes import daily_modes, hourly_modes, running
 
 log = logging.getLogger("altaviz.pipeline")
+DAY = timedelta(days=1)
 
 
 def gold_days(
@@ -36,8 +37,7 @@ def gold_days(
     written once for the batch; returns the alerts opened and resolved, and (on an engine
     that carries frames) the batch's hourly rows for the next batch to look back on.
 
-    ``silver_of`` holds silver rebuilt in this run (on an engine that carries frames); other
-    days are read.
+    ``silver_of`` maps the days rebuilt in this run to their silver; other days are read.
     """
     cfg = run.config
     first, last = days[0], days[-1]
@@ -81,9 +81,6 @@ def gold_days(
     kept = {d: h for d, h in hourly_of.items() if d >= oldest_needed}
     fresh = {d: hourly.filter(nw.col("date") == d) for d in days if d >= oldest_needed}
     return opened, resolved, {**kept, **fresh}
-
-
-DAY = timedelta(days=1)
 
 
 def _operating_modes(

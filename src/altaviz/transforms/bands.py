@@ -2,11 +2,10 @@
 consecutive days, and the bands the batch learns.
 
 A unit's life is cut into epochs by its repairs (:mod:`altaviz.transforms.repairs`). Each
-epoch's band is learned once, from its first ``rules.hours`` well-covered hours, looking for
-them in a two-day window: the window of day *d* holds the epoch's hours of *d* - 1 and *d*.
-The epoch's band is learned on the first day whose window holds enough hours (its last hour
-therefore falls on that day) and judges the unit from that day on; before it the unit has
-none, and only absolute limits apply.
+epoch's band is learned once, from the first day of the epoch with ``rules.hours`` (24: the
+whole day) well-covered hours of the unit running: a day of stops and starts, whose partial
+hours hold the transients, does not describe the unit's healthy running. The band judges the
+unit from that day on; before it the unit has none, and only absolute limits apply.
 
 Defined this way, a day's band depends on the data alone, not on how the days were grouped
 into batches: one day at a time (the embedded engine) and a month at once (Spark) agree. A
@@ -64,9 +63,9 @@ def day_bands(
     """The band of every unit on every day of ``hours``, and the bands learned now.
 
     ``hours``: hourly statistics (compressor_id, hour, reading_count, ``{sensor}_mean``) of the
-    batch's days from ``first`` on, and of the day before it. ``stored``: ``unit_baselines``.
-    ``repairs``: compressor_id, repaired_at. ``units``: the units to judge (default: those in
-    ``hours``).
+    batch's days from ``first`` on (and of days before it, whose units need a band there).
+    ``stored``: ``unit_baselines``. ``repairs``: compressor_id, repaired_at. ``units``: the
+    units to judge (default: those in ``hours``).
 
     Returns ``bands`` (:data:`BAND_COLUMNS`: one row per unit, day and sensor where the unit
     has a band) and ``learned`` (``unit_baselines`` rows to merge: the epochs whose band the
@@ -86,16 +85,10 @@ def day_bands(
         )
         .select("compressor_id", "date", "valid_from")
     )
-    good = hours.lazy().filter(nw.col("reading_count") >= rules.min_readings_per_hour)
-    day = nw.col("hour").dt.truncate("1d")
-    # Each hour is in the window of its own day and of the next.
     windows = (
-        nw.concat(
-            [
-                good.with_columns(day.dt.date().alias("date")),
-                good.with_columns((day + _DAY).dt.date().alias("date")),
-            ]
-        )
+        hours.lazy()
+        .filter(nw.col("reading_count") >= rules.min_readings_per_hour)
+        .with_columns(nw.col("hour").dt.date().alias("date"))
         .join(todo, on=["compressor_id", "date"], how="inner")
         .filter(nw.col("hour") >= nw.col("valid_from"))
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import narwhals as nw
 import polars as pl
 import pytest
 
@@ -163,3 +164,42 @@ def test_a_silent_unit_repaired_during_the_day_has_its_alert_resolved(episodes, 
 def test_a_repair_after_the_day_does_not_resolve_today(episodes):
     (alert,) = episodes([1, 1, 1], repairs=[START + timedelta(days=2)])
     assert alert["state"] == "open"
+
+
+def test_two_days_at_once_equal_one_day_then_the_next(frame, empty, config):
+    """A warning opens late on the first day, turns critical on the second and resolves:
+    evaluated over both days at once, or a day at a time (the second continuing the alert
+    the first left open), the alert is the same - escalation included."""
+    units = frame({"compressor_id": ["C1"], "station_id": ["S1"], "region": ["R1"]})
+    rules = config.thresholds.alerts
+    step = timedelta(minutes=5)
+    # 23:00 on: warning for 2 h, critical for 30 min, then normal.
+    levels = [0] * 276 + [1] * 24 + [2] * 6 + [0] * 12
+    times = [START + step * i for i in range(len(levels))]
+    evaluations = frame(
+        {
+            "compressor_id": ["C1"] * len(levels),
+            "sensor": ["discharge_temp_f"] * len(levels),
+            "timestamp": times,
+            "value": [LIMIT + 5 * lv if lv else LIMIT - 20 for lv in levels],
+            "level": levels,
+            "limit_value": [LIMIT] * len(levels),
+            "alert_type": ["threshold"] * len(levels),
+        },
+        schema=EVALUATION,
+    )
+    second = DAY + timedelta(days=1)
+    at_once = rows_of(
+        alert_episodes(evaluations, empty(lake.ALERT_HISTORY), units, rules, DAY, second)
+    )
+    day_one = evaluations.filter(nw.col("timestamp") < START + timedelta(days=1))
+    first_day = alert_episodes(day_one, empty(lake.ALERT_HISTORY), units, rules, DAY, DAY)
+    (carried,) = rows_of(first_day)
+    assert carried["state"] == "open" and carried["severity"] == "warning"
+    schema = lake.ALERT_HISTORY.schema.polars()
+    history = frame({c: [carried.get(c)] for c in schema}, schema=schema)
+    (then,) = rows_of(alert_episodes(evaluations, history, units, rules, second, second))
+    (alert,) = at_once
+    assert alert == then
+    assert alert["severity"] == "critical" and alert["state"] == "resolved"
+    assert alert["escalated_at"] == START + step * 300 + timedelta(minutes=15)
