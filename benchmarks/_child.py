@@ -19,13 +19,7 @@ def measure(cmd: list[str], ok_codes: tuple[int, ...] = (0,)) -> dict[str, Any]:
         child = subprocess.Popen(cmd, stdout=captured)
         _, status, usage = os.wait4(child.pid, 0)  # rusage of this child alone
         wall = time.perf_counter() - began
-        if os.waitstatus_to_exitcode(status) not in ok_codes:
-            raise SystemExit(f"failed: {' '.join(cmd)}")
-        captured.seek(0)
-        try:
-            summary = json.load(captured)
-        except json.JSONDecodeError:
-            raise SystemExit(f"no summary from: {' '.join(cmd)}") from None
+        summary = _summary(cmd, os.waitstatus_to_exitcode(status), ok_codes, captured)
         return {"summary": summary, "wall_s": wall, "peak_mb": usage.ru_maxrss / 1024}
 
 
@@ -40,14 +34,19 @@ def measure_tree(cmd: list[str], ok_codes: tuple[int, ...] = (0,)) -> dict[str, 
             peak = max(peak, _tree_rss(child.pid))
             time.sleep(0.2)
         wall = time.perf_counter() - began
-        if child.returncode not in ok_codes:
-            raise SystemExit(f"failed: {' '.join(cmd)}")
-        captured.seek(0)
-        try:
-            summary = json.load(captured)
-        except json.JSONDecodeError:
-            raise SystemExit(f"no summary from: {' '.join(cmd)}") from None
+        summary = _summary(cmd, child.returncode, ok_codes, captured)
         return {"summary": summary, "wall_s": wall, "peak_mb": peak / 2**20}
+
+
+def _summary(cmd: list[str], code: int, ok_codes: tuple[int, ...], captured: Any) -> Any:
+    """The JSON a finished child printed, or exit with what went wrong."""
+    if code not in ok_codes:
+        raise SystemExit(f"failed: {' '.join(cmd)}")
+    captured.seek(0)
+    try:
+        return json.load(captured)
+    except json.JSONDecodeError:
+        raise SystemExit(f"no summary from: {' '.join(cmd)}") from None
 
 
 def _tree_rss(root: int) -> int:
