@@ -74,8 +74,9 @@ def main() -> None:
         print(f"  {units:,} units x {days} day(s), {readings:,} readings:")
         for name, r in timed.items():
             pipeline_s = r["summary"]["duration_s"]
+            rate = readings / pipeline_s
             print(
-                f"    {name:<6} pipeline {pipeline_s:7.1f} s ({readings / pipeline_s:,.0f} rows/s), "
+                f"    {name:<6} pipeline {pipeline_s:7.1f} s ({rate:,.0f} rows/s), "
                 f"process {r['wall_s']:7.1f} s, peak memory {r['peak_mb']:,.0f} MB"
             )
         jobs = s["summary"].get("spark_jobs", {})
