@@ -11,7 +11,6 @@ Defined this way, a day's band depends on the data alone, not on how the days we
 into batches: one day at a time (the embedded engine) and a month at once (Spark) agree. A
 band learned before a batch began is kept; one learned on a day the batch rebuilds is
 learned again, so late readings reach it.
-
 """
 
 from __future__ import annotations
