@@ -48,8 +48,11 @@ def open_engine(
         from altaviz.engines.spark_engine import SparkEngine
         from altaviz.engines.spark_session import spark_session
 
-        return SparkEngine(location, spark_session(packages=list(spark_packages)))
-    return get_engine(name, location)
+        engine: Engine = SparkEngine(location, spark_session(packages=list(spark_packages)))
+    else:
+        engine = get_engine(name, location)
+    _ = engine.batch_days  # a bad ALTAVIZ_BATCH_DAYS is refused before anything is written
+    return engine
 
 
 def ensure_writable(engine: Engine) -> None:

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 import narwhals as nw
 
-from altaviz.core.errors import ServiceError
+from altaviz.core.errors import ConfigurationError, ServiceError
 from altaviz.lake.catalog import TableSpec
 
 Frame = nw.LazyFrame[Any] | nw.DataFrame[Any]
@@ -53,7 +53,9 @@ def batch_days(default: int | None) -> int | None:
     if value is None:
         return default
     if not value.isdigit():
-        raise EngineError(f"ALTAVIZ_BATCH_DAYS={value!r}: a whole number of days (0: all)")
+        raise ConfigurationError(
+            f"ALTAVIZ_BATCH_DAYS={value!r}: a whole number of days (0: all at once)"
+        )
     return int(value) or None
 
 
