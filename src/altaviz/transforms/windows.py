@@ -85,7 +85,8 @@ def literal_frame(like: Frame, data: Mapping[str, Sequence[Any]], text: Sequence
             for row in zip(*data.values(), strict=True)
         ]
         return nw.from_native(nw.to_native(like).sparkSession.createDataFrame(rows, schema))
-    frame = nw.from_dict(dict(data), backend=like.implementation)
+    schema = {c: nw.String() if c in text else nw.Float64() for c in data}
+    frame = nw.from_dict(dict(data), schema=schema, backend=like.implementation)
     return frame.lazy() if isinstance(like, nw.LazyFrame) else frame
 
 
@@ -239,6 +240,108 @@ def per_unit(frame: Frame, compute: Callable[[Frame], Frame], by: str = "compres
     return _per_partition(frame, [by], (), run)
 
 
+def per_unit_frames(
+    frames: Mapping[str, Frame],
+    compute: Callable[[dict[str, Frame]], dict[str, Frame]],
+    order: Mapping[str, Sequence[str]],
+    by: str = "compressor_id",
+    partitions: int | None = None,
+) -> dict[str, Frame]:
+    """``compute``, a transform of several frames of whole units' rows into several frames,
+    over ``frames``: at once on Polars; on Spark on the executors, partition by partition
+    with Polars, every unit's rows of every frame in one partition (one shuffle for them
+    all, one pass of the Polars code, the results kept on the executors' disks).
+
+    ``order``: per input, the columns its rows are sorted by before ``compute`` (on Spark;
+    on Polars the frames are taken as they come). ``partitions``: on Spark, how many to cut
+    the units into (default: the shuffle's).
+    """
+    if not _is_spark(next(iter(frames.values()))):
+        return compute(dict(frames))
+    from pyspark import StorageLevel
+    from pyspark.sql import functions as F
+    from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
+
+    names = list(frames)
+    natives = {n: nw.to_native(f) for n, f in frames.items()}
+    spark = natives[names[0]].sparkSession
+    zone = spark.conf.get("spark.sql.session.timeZone")
+    # Each input travels as one struct column, null on the other inputs' rows.
+    schemas = {n: to_arrow_schema(natives[n].schema, timezone=zone) for n in names}
+    packed = None
+    for i, n in enumerate(names):
+        columns = [
+            F.lit(i).cast("int").alias("_frame"),
+            F.col(by).alias("_by"),
+            *(
+                (F.struct(*natives[n].columns) if m == n else F.lit(None).cast(s)).alias(f"_{j}")
+                for j, (m, s) in enumerate((m, _struct_type(natives[m])) for m in names)
+            ),
+        ]
+        part = natives[n].select(*columns)
+        packed = part if packed is None else packed.unionByName(part)
+    empty = {n: nw.from_native(pl.from_arrow(schemas[n].empty_table())) for n in names}
+    outputs = {k: nw.to_native(v) for k, v in compute(empty).items()}
+    out_names = list(outputs)
+    out_schemas = {k: _plain(_collected(v).to_arrow().schema) for k, v in outputs.items()}
+    outgoing = pa.schema(
+        [pa.field("_frame", pa.int32())]
+        + [pa.field(f"_{j}", pa.struct(list(out_schemas[k]))) for j, k in enumerate(out_names)]
+    )
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        received = list(batches)
+        if not received or not sum(b.num_rows for b in received):
+            return
+        whole = pl.from_arrow(pa.Table.from_batches(received))
+        inputs = {}
+        for i, n in enumerate(names):
+            rows = whole.filter(pl.col("_frame") == i).select(pl.col(f"_{i}").struct.unnest())
+            if order.get(n):
+                rows = rows.sort(list(order[n]))
+            inputs[n] = nw.from_native(rows)
+        results = compute(inputs)
+        for j, k in enumerate(out_names):
+            table = _collected(nw.to_native(results[k])).to_arrow().cast(out_schemas[k])
+            if not table.num_rows:
+                continue
+            arrays = [pa.repeat(pa.scalar(j, pa.int32()), table.num_rows)]
+            for jj, kk in enumerate(out_names):
+                kind = outgoing.field(f"_{jj}").type
+                arrays.append(
+                    pa.StructArray.from_arrays(
+                        [c.combine_chunks() for c in table.columns], fields=list(out_schemas[kk])
+                    )
+                    if jj == j
+                    else pa.nulls(table.num_rows, kind)
+                )
+            yield from pa.Table.from_arrays(arrays, schema=outgoing).to_batches()
+
+    parts = partitions or max(
+        int(spark.conf.get("spark.sql.shuffle.partitions")),
+        spark.sparkContext.defaultParallelism,
+    )
+    result = (
+        packed.repartition(parts, "_by")
+        .mapInArrow(run, from_arrow_schema(outgoing))
+        .localCheckpoint(eager=True, storageLevel=StorageLevel.DISK_ONLY)
+    )
+    return {
+        k: nw.from_native(result.filter(F.col("_frame") == j).select(f"_{j}.*"))
+        for j, k in enumerate(out_names)
+    }
+
+
+def _struct_type(native: Any) -> Any:
+    from pyspark.sql import types as T
+
+    return T.StructType(native.schema.fields)
+
+
+def _collected(native: Any) -> pl.DataFrame:
+    return native.collect() if isinstance(native, pl.LazyFrame) else native
+
+
 # ----------------------------------------------------------------------------- PySpark
 
 
@@ -281,6 +384,14 @@ def _per_partition(
 
 
 def _plain(schema: pa.Schema) -> pa.Schema:
-    """``schema`` with Polars' large strings as plain ones (what Spark's Arrow reader takes)."""
-    kinds = {pa.large_string(): pa.string(), pa.large_binary(): pa.binary()}
+    """``schema`` with Polars' large strings as plain ones and unsigned integers as signed
+    ones (what Spark's Arrow reader takes)."""
+    kinds = {
+        pa.large_string(): pa.string(),
+        pa.large_binary(): pa.binary(),
+        pa.uint8(): pa.int16(),
+        pa.uint16(): pa.int32(),
+        pa.uint32(): pa.int64(),
+        pa.uint64(): pa.int64(),
+    }
     return pa.schema([f.with_type(kinds.get(f.type, f.type)) for f in schema])
