@@ -11,16 +11,14 @@ from __future__ import annotations
 import json
 import logging
 from datetime import date
-from functools import partial
 from pathlib import Path
 
 import narwhals as nw
 
-from altaviz.core.frames import Frame, same_kind, values
+from altaviz.core.frames import Frame, same_kind
 from altaviz.engines import Txn
 from altaviz.engines.base import landing_format
 from altaviz.lake import catalog as lake
-from altaviz.lake.catalog import TableSpec
 from altaviz.pipeline.context import PipelineError, RunContext
 from altaviz.pipeline.landing import Gate, land_batch
 from altaviz.pipeline.write_behind import WriteBehind
@@ -67,34 +65,19 @@ def ingest(run: RunContext, source: Path) -> int:
     if not pending:
         return 0
     gate = Gate.of(run.engine, run.config)
-    landed_on = {f: _landing_date(f.parent.name.removeprefix("date="), f) for f in pending}
-    # One commit per landing date, recording each file's transaction in it. An engine that
-    # records one transaction per commit (Delta on Spark) judges every file in one pass and
-    # then commits file by file.
-    groups: dict[date | None, list[Path]] = {}
-    for f in pending:
-        groups.setdefault(None if run.engine.one_txn_per_commit else landed_on[f], []).append(f)
-    file_of = {ids[f]: names[f] for f in pending}
-
-    def write(writer: WriteBehind, spec: TableSpec, frame: Frame, txns: list[Txn]) -> None:
-        if len(txns) == 1 or not run.engine.one_txn_per_commit:
-            writer.submit(run.engine.append, spec, frame, txns)
-            return
-        # Filters of the judged rows (kept on the executors by land_batch).
-        batch_id = nw.col("batch_id")
-        if spec is lake.DEAD_LETTER:  # a file with no rejected record needs no commit here
-            with_rows = set(values(frame.select(batch_id).unique(), "batch_id"))
-            txns = [t for t in txns if file_of[t.app_id] in with_rows]
-        for txn in txns:
-            rows = frame.filter(batch_id == file_of[txn.app_id])
-            writer.submit(run.engine.append, spec, rows, [txn])
-
+    # One commit per landing date, recording each file's transaction in it; an engine that
+    # records one transaction per commit (Delta on Spark) commits file by file instead.
+    groups: dict[tuple[str, int], list[Path]] = {}
+    for n, f in enumerate(pending):
+        key = n if run.engine.one_txn_per_commit else 0
+        groups.setdefault((f.parent.name.removeprefix("date="), key), []).append(f)
     rejected = 0
     with WriteBehind() as writer:
-        for _, group in sorted(groups.items(), key=lambda g: str(g[0])):
-            records, refused = _read_landing_files(run, group, names, landed_on)
+        for (landing, _), group in sorted(groups.items()):
+            landed_on = _landing_date(landing, group[0])
+            records, refused = _read_landing_files(run, group, names)
             for f, reason in refused.items():
-                _refuse_file(run, writer, names[f], _refused(ids[f]), reason, landed_on[f])
+                _refuse_file(run, writer, names[f], _refused(ids[f]), reason, landed_on)
                 rejected += 1
             group = [f for f in group if f not in refused]
             if records is None:
@@ -107,42 +90,37 @@ def ingest(run: RunContext, source: Path) -> int:
                 meta=[
                     nw.lit(run.started).alias("ingested_at"),
                     nw.col("source").alias("batch_id"),
+                    nw.lit(landed_on).alias("ingestion_date"),
                 ],
                 raw_record=lambda letters: run.engine.fill_json(
                     letters, [*lake.RAW_TELEMETRY], "raw_record"
                 ).with_columns(nw.lit(None).cast(nw.Int32).alias("source_partition")),
                 bronze_txns=[Txn(ids[f], 1) for f in group],
                 dead_txns=[Txn(ids[f], 1) for f in group if dead[ids[f]] is None],
-                write=partial(write, writer),
+                write=lambda spec, frame, txns: writer.submit(run.engine.append, spec, frame, txns),
             )
             run.rows.bronze += landed.accepted
             if any(dead[ids[f]] is None for f in group):
                 run.rows.dead_letter += landed.rejected
             rejected += landed.rejected
-            days = sorted({landed_on[f] for f in group})
             log.info(
-                "bronze %s to %s: %d accepted, %d rejected",
-                days[0],
-                days[-1],
-                landed.accepted,
-                landed.rejected,
+                "bronze %s: %d accepted, %d rejected", landing, landed.accepted, landed.rejected
             )
     return rejected
 
 
-def _landing_date(landing: str, file: Path) -> date:
+def _landing_date(landing: str, first: Path) -> date:
     try:
         return date.fromisoformat(landing)
     except ValueError:
-        raise PipelineError(f"{file.parent}: partition folder is not date=YYYY-MM-DD") from None
+        raise PipelineError(f"{first.parent}: partition folder is not date=YYYY-MM-DD") from None
 
 
 def _read_landing_files(
-    run: RunContext, group: list[Path], names: dict[Path, str], landed_on: dict[Path, date]
+    run: RunContext, group: list[Path], names: dict[Path, str]
 ) -> tuple[Frame | None, dict[Path, str]]:
-    """The readable files' records (None when there is none), each with its file's name
-    (``source``) and landing date (``ingestion_date``), and why each other file could not be
-    read."""
+    """The readable files' records (None when there is none) and why each other one could
+    not be read."""
     frames, refused = [], {}
     for f in group:
         kind = landing_format(f.name)
@@ -157,11 +135,7 @@ def _read_landing_files(
             refused[f] = f"unreadable landing file: not a readable {kind} file ({detail[:300]})"
             log.warning("%s: %s", names[f], refused[f])
             continue
-        frames.append(
-            frame.with_columns(
-                nw.lit(names[f]).alias("source"), nw.lit(landed_on[f]).alias("ingestion_date")
-            )
-        )
+        frames.append(frame.with_columns(nw.lit(names[f]).alias("source")))
     return (nw.concat(same_kind(frames)) if frames else None), refused
 
 
