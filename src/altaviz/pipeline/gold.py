@@ -10,14 +10,14 @@ from functools import partial
 import narwhals as nw
 
 from altaviz.core.days import day_bounds, days_in
-from altaviz.core.frames import Frame, done, local, same_kind, scanned
+from altaviz.core.frames import Frame, done, height, local, same_kind, scanned
 from altaviz.lake import catalog as lake
 from altaviz.pipeline.alert_store import carried_alerts, opened_on, recent_alerts, write_alerts
 from altaviz.pipeline.context import RunContext
 from altaviz.pipeline.write_behind import WriteBehind
 from altaviz.transforms import alerts as alert_rules
 from altaviz.transforms import gold
-from altaviz.transforms.modes import daily_modes, hourly_modes
+from altaviz.transforms.modes import reported_hours
 from altaviz.transforms.unit_gold import UNIT_INPUTS, FleetFacts, unit_gold
 from altaviz.transforms.windows import per_unit_frames
 
@@ -47,11 +47,11 @@ def gold_days(
     start = day_bounds(first)[0]
     look_from = start - timedelta(hours=cfg.thresholds.alerts.lookback_hours)
     silver, batch = _silver_with_lookback(run, days, look_from, silver_of)
-    _operating_modes(run, writer, days, batch, units)
     trend_window = timedelta(hours=cfg.thresholds.trends.window_hours)
     types = alert_rules.RULE_TYPES
     window = timedelta(minutes=cfg.thresholds.alerts.aggregation_window_minutes)
     inputs = {
+        "units": units.select("compressor_id", "model", "station_id", "region"),
         "silver": silver,
         "prior": _prior_hourly(run, first, trend_window, hourly_of),
         # Alerts still open when the batch begins (read with the filter: the history grows).
@@ -61,16 +61,20 @@ def gold_days(
     facts = FleetFacts(
         days=tuple(days),
         thresholds=cfg.thresholds,
-        units=nw.to_native(local(units.select("compressor_id", "model", "station_id", "region"))),
+        interval_minutes=cfg.fleet.telemetry.interval_minutes,
+        hours=nw.to_native(local(reported_hours(batch))),
         repairs=nw.to_native(local(run.repairs())),
+        downtime=nw.to_native(local(run.downtime())),
         baselines=nw.to_native(local(run.engine.read(lake.UNIT_BASELINES))),
     )
     out = per_unit_frames(
         inputs,
         partial(unit_gold, facts=facts),
         UNIT_INPUTS,
-        partitions=-(-len(facts.units) * len(days) // UNIT_DAYS_PER_PARTITION),
+        partitions=-(-height(units) * len(days) // UNIT_DAYS_PER_PARTITION),
     )
+    writer.submit(run.engine.replace, lake.OPERATING_MODES, out["modes"], {"date": days})
+    writer.submit(run.engine.replace, lake.OPERATING_MODE_DAYS, out["mode_days"], {"date": days})
     run.engine.merge(lake.UNIT_BASELINES, out["learned"])
     hourly = out["hourly"]
     # Rows counted from the commits (a count of their own would be a Spark job each).
@@ -91,23 +95,6 @@ def gold_days(
     kept = {d: h for d, h in hourly_of.items() if d >= oldest_needed}
     fresh = {d: hourly.filter(nw.col("date") == d) for d in days if d >= oldest_needed}
     return opened, resolved, {**kept, **fresh}
-
-
-def _operating_modes(
-    run: RunContext, writer: WriteBehind, days: list[date], batch: Frame, units: Frame
-) -> None:
-    """Queue the days' hours per unit in each operating mode, hourly and per day."""
-    cfg = run.config
-    hourly = hourly_modes(
-        batch,
-        units,
-        run.downtime(),
-        cfg.fleet.telemetry.interval_minutes,
-        cfg.thresholds.operating_modes,
-    )
-    writer.submit(run.engine.replace, lake.OPERATING_MODES, hourly, {"date": days})
-    daily = daily_modes(hourly, units, run.downtime())
-    writer.submit(run.engine.replace, lake.OPERATING_MODE_DAYS, daily, {"date": days})
 
 
 def _silver_with_lookback(

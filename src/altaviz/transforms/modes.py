@@ -39,6 +39,11 @@ def running(rules: OperatingModeRules) -> nw.Expr:
     return (hp > rules.running_above_hp).fill_null(False) | by_flow
 
 
+def reported_hours(silver: Frame) -> Frame:
+    """The hours (column ``hour``) in which ``silver`` holds any reading."""
+    return silver.select(nw.col("timestamp").dt.truncate("1h").alias("hour")).unique()
+
+
 def reading_modes(silver: Frame, rules: OperatingModeRules) -> Frame:
     """Per unit and hour of ``silver``: readings in each mode and, for the standby readings,
     their mean compression ratio (what the packing holds while the unit waits)."""
@@ -72,16 +77,20 @@ def hourly_modes(
     downtime: Frame,
     interval_minutes: int,
     rules: OperatingModeRules,
+    hours: Frame | None = None,
 ) -> Frame:
     """``operating_modes`` rows: every unit for every hour of ``silver`` (one day or several)
     that any unit reported.
 
     ``downtime``: compressor_id, started_at, completed_at (null while still down) of the
-    maintenance log's events; ``units``: compressor_id of every registered unit.
+    maintenance log's events; ``units``: compressor_id of every registered unit. ``hours``
+    (column ``hour``): the hours the whole fleet reported, when ``silver`` holds only some
+    of its units (default: the hours of ``silver``).
     """
     per_reading = interval_minutes / 60.0
     counts = reading_modes(silver, rules)
-    hours = counts.select("hour").unique()
+    if hours is None:
+        hours = counts.select("hour").unique()
     grid = units.select("compressor_id").join(hours, how="cross")
     grid = _spans(grid)
     covered = _coverage(grid, downtime)

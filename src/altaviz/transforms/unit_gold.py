@@ -7,7 +7,7 @@ a time on Spark's executors (:func:`altaviz.transforms.windows.per_unit_frames`)
 shuffle and one pass where Spark's own plan took some 200 jobs a batch.
 
 >>> sorted(UNIT_INPUTS)
-['carried', 'prior', 'recent', 'silver']
+['carried', 'prior', 'recent', 'silver', 'units']
 """
 
 from __future__ import annotations
@@ -25,11 +25,12 @@ from altaviz.transforms import alerts as alert_rules
 from altaviz.transforms import gold
 from altaviz.transforms.bands import day_bands, unit_days
 from altaviz.transforms.limits import unit_limits
-from altaviz.transforms.modes import running
+from altaviz.transforms.modes import daily_modes, hourly_modes, running
 
 DAY = timedelta(days=1)
 # The units' own rows, and how each is ordered before the computation (each unit's in time).
 UNIT_INPUTS = {
+    "units": (),  # the registered units (compressor_id, model, station_id, region)
     "silver": ("compressor_id", "timestamp"),  # the days' and the look-back's readings
     "prior": ("compressor_id", "hour"),  # hourly statistics and trends of the days before
     "carried": (),  # alerts open when the batch begins
@@ -44,8 +45,10 @@ class FleetFacts:
 
     days: tuple[date, ...]
     thresholds: ThresholdsConfig
-    units: Any  # compressor_id, model, station_id, region
+    interval_minutes: int  # between a unit's readings
+    hours: Any  # the hours in which any unit of the fleet reported (column ``hour``)
     repairs: Any  # compressor_id, repaired_at
+    downtime: Any  # compressor_id, started_at, completed_at
     baselines: Any  # unit_baselines
 
     def frame(self, name: str) -> Frame:
@@ -54,13 +57,22 @@ class FleetFacts:
 
 def unit_gold(inputs: dict[str, Frame], facts: FleetFacts) -> dict[str, Frame]:
     """The batch's gold tables for the units in ``inputs`` (see :data:`UNIT_INPUTS`):
-    ``hourly``, ``daily``, ``alerts`` (their rows for ``alert_history``) and ``learned`` (the
-    bands learned now, for ``unit_baselines``)."""
+    ``modes`` and ``mode_days`` (hours per operating mode), ``hourly``, ``daily``, ``alerts``
+    (their rows for ``alert_history``) and ``learned`` (the bands learned now, for
+    ``unit_baselines``)."""
     cfg = facts.thresholds
     days = list(facts.days)
     start = day_bounds(days[0])[0]
-    repairs = facts.frame("repairs")
-    units = _present(facts.frame("units"), inputs)
+    repairs, downtime = facts.frame("repairs"), facts.frame("downtime")
+    units = inputs["units"]
+    modes = hourly_modes(
+        inputs["silver"].filter(nw.col("timestamp") >= start),
+        units,
+        downtime,
+        facts.interval_minutes,
+        cfg.operating_modes,
+        hours=facts.frame("hours"),
+    )
     # A stopped unit's readings tell its mode, not its condition: gold describes it running.
     silver = inputs["silver"].filter(running(cfg.operating_modes))
     prior = inputs["prior"]
@@ -83,17 +95,13 @@ def unit_gold(inputs: dict[str, Frame], facts: FleetFacts) -> dict[str, Frame]:
     )
     alerts = _rule_alerts(facts, units, inputs, silver, hourly, limits)
     return {
+        "modes": modes,
+        "mode_days": daily_modes(modes, units, downtime),
         "hourly": hourly,
         "daily": gold.daily_aggregates(hourly),
         "alerts": alerts,
         "learned": learned,
     }
-
-
-def _present(fleet: Frame, inputs: dict[str, Frame]) -> Frame:
-    """The units of ``fleet`` with rows in ``inputs`` (on Spark, the partition's)."""
-    ids = nw.concat([f.lazy().select("compressor_id") for f in inputs.values()]).unique()
-    return done(fleet.lazy().join(ids, on="compressor_id", how="semi"))
 
 
 def _day_limits(
