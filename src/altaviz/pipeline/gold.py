@@ -19,13 +19,10 @@ from altaviz.transforms import alerts as alert_rules
 from altaviz.transforms import gold
 from altaviz.transforms.modes import reported_hours
 from altaviz.transforms.unit_gold import UNIT_INPUTS, FleetFacts, unit_gold
-from altaviz.transforms.windows import per_unit_frames
+from altaviz.transforms.windows import per_unit_frames, unit_partitions
 
 log = logging.getLogger("altaviz.pipeline")
 DAY = timedelta(days=1)
-# Spark cuts a batch's units into partitions of about this many unit-days each (a unit-day
-# is 288 readings): the Polars code of one partition then holds a few hundred MB.
-UNIT_DAYS_PER_PARTITION = 4000
 
 
 def gold_days(
@@ -71,7 +68,7 @@ def gold_days(
         inputs,
         partial(unit_gold, facts=facts),
         UNIT_INPUTS,
-        partitions=-(-height(units) * len(days) // UNIT_DAYS_PER_PARTITION),
+        partitions=unit_partitions(height(units), len(days)),
     )
     writer.submit(run.engine.replace, lake.OPERATING_MODES, out["modes"], {"date": days})
     writer.submit(run.engine.replace, lake.OPERATING_MODE_DAYS, out["mode_days"], {"date": days})

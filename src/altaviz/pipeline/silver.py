@@ -14,6 +14,7 @@ from altaviz.pipeline.context import RunContext
 from altaviz.pipeline.write_behind import WriteBehind
 from altaviz.transforms.quality import QualityReport, quality_reports
 from altaviz.transforms.silver import clean_days
+from altaviz.transforms.windows import unit_partitions
 
 SILVER_HALO = timedelta(hours=1)  # leading readings the spike check needs
 # The bronze columns cleaning reads (the batch and source texts would only be carried along).
@@ -37,7 +38,12 @@ def silver_days(
         window = inside if window is None else window | inside
     bronze = scanned(run.engine.read(lake.SENSOR_READINGS, window).select(*SILVER_INPUT))
     silver, counts = clean_days(
-        bronze, days, bounds, thresholds.cleaning, thresholds.operating_modes
+        bronze,
+        days,
+        bounds,
+        thresholds.cleaning,
+        thresholds.operating_modes,
+        partitions=unit_partitions(registered, len(days)),
     )
     writer.submit(run.engine.replace, lake.SENSOR_CLEANED, silver, {"date": days})
     reports = quality_reports(

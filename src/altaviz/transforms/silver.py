@@ -43,10 +43,12 @@ def clean_days(
     bounds: dict[str, tuple[float, float]],
     rules: CleaningRules,
     modes: OperatingModeRules,
+    partitions: int | None = None,
 ) -> tuple[Frame, dict[date, CleaningCounts]]:
     """Silver rows for ``days`` from bronze rows of those days and the leading halo of each,
     and what cleaning did on each day. Each day is cleaned as it would be alone: a reading's
-    level looks back only within the hour, and its noise scale is its unit's on its day."""
+    level looks back only within the hour, and its noise scale is its unit's on its day.
+    ``partitions``: on Spark, at least how many to clean the units in."""
     in_days = nw.col("timestamp").dt.date().is_in(list(days))
     all_null = nw.all_horizontal(
         *(nw.col(s).is_null() for s in rules.critical_sensors), ignore_nulls=False
@@ -61,7 +63,7 @@ def clean_days(
             .with_columns(nw.col("timestamp").dt.date().alias("date"), all_null.alias("_all_null"))
         )
 
-    cleaned = done(per_unit(bronze, clean))
+    cleaned = done(per_unit(bronze, clean, partitions=partitions))
     silver = cleaned.filter(~nw.col("_all_null")).select(
         "timestamp",
         "compressor_id",

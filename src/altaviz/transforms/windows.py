@@ -226,10 +226,26 @@ def trailing_mean(
     return nw.from_native(result)
 
 
-def per_unit(frame: Frame, compute: Callable[[Frame], Frame], by: str = "compressor_id") -> Frame:
+def unit_partitions(units: int, days: int) -> int:
+    """How many partitions Spark cuts ``units`` x ``days`` of readings into for the Polars
+    code that runs per partition: one per 4,000 unit-days (1.15 M readings, a few hundred MB
+    for Polars), so a worker's memory does not grow with the batch.
+
+    >>> unit_partitions(4700, 10)
+    12
+    """
+    return -(-units * days // 4000)
+
+
+def per_unit(
+    frame: Frame,
+    compute: Callable[[Frame], Frame],
+    by: str = "compressor_id",
+    partitions: int | None = None,
+) -> Frame:
     """``compute``, a transform of whole units' rows, over ``frame``: at once on Polars; on
     Spark on the executors, partition by partition with Polars, every unit's rows in one
-    partition (see :func:`_per_partition`)."""
+    partition (see :func:`_per_partition`; ``partitions``: at least how many)."""
     if not _is_spark(frame):
         return compute(frame)
 
@@ -237,7 +253,7 @@ def per_unit(frame: Frame, compute: Callable[[Frame], Frame], by: str = "compres
         result = nw.to_native(compute(nw.from_native(part)))
         return result.collect() if isinstance(result, pl.LazyFrame) else result
 
-    return _per_partition(frame, [by], (), run)
+    return _per_partition(frame, [by], (), run, partitions)
 
 
 def per_unit_frames(
@@ -253,8 +269,8 @@ def per_unit_frames(
     all, one pass of the Polars code, the results kept on the executors' disks).
 
     ``order``: per input, the columns its rows are sorted by before ``compute`` (on Spark;
-    on Polars the frames are taken as they come). ``partitions``: on Spark, how many to cut
-    the units into (default: the shuffle's).
+    on Polars the frames are taken as they come). ``partitions``: on Spark, at least how
+    many to cut the units into (see :func:`unit_partitions`).
     """
     if not _is_spark(next(iter(frames.values()))):
         return compute(dict(frames))
@@ -317,10 +333,7 @@ def per_unit_frames(
                 )
             yield from pa.Table.from_arrays(arrays, schema=outgoing).to_batches()
 
-    parts = partitions or max(
-        int(spark.conf.get("spark.sql.shuffle.partitions")),
-        spark.sparkContext.defaultParallelism,
-    )
+    parts = max(_spread(spark), partitions or 0)
     result = (
         packed.repartition(parts, "_by")
         .mapInArrow(run, from_arrow_schema(outgoing))
@@ -350,6 +363,7 @@ def _per_partition(
     by: Sequence[str],
     sort_by: Sequence[str],
     compute: Callable[[pl.DataFrame], pl.DataFrame],
+    partitions: int | None = None,
 ) -> Frame:
     """On Spark: ``compute`` (the Polars version of a window) run on the executors over each
     partition of ``frame``, hash-partitioned by ``by`` so that every unit's rows are in one
@@ -364,10 +378,7 @@ def _per_partition(
 
     native = nw.to_native(frame)
     spark = native.sparkSession
-    parts = max(
-        int(spark.conf.get("spark.sql.shuffle.partitions")),
-        spark.sparkContext.defaultParallelism,
-    )
+    parts = max(_spread(spark), partitions or 0)
     incoming = to_arrow_schema(native.schema, timezone=spark.conf.get("spark.sql.session.timeZone"))
     outgoing = _plain(compute(pl.from_arrow(incoming.empty_table())).to_arrow().schema)
 
@@ -381,6 +392,14 @@ def _per_partition(
 
     spread = native.repartition(parts, *by)
     return nw.from_native(spread.mapInArrow(run, from_arrow_schema(outgoing)))
+
+
+def _spread(spark: Any) -> int:
+    """The fewest partitions the per-partition code runs in: the shuffle's, and at least
+    one per core."""
+    return max(
+        int(spark.conf.get("spark.sql.shuffle.partitions")), spark.sparkContext.defaultParallelism
+    )
 
 
 def _plain(schema: pa.Schema) -> pa.Schema:
