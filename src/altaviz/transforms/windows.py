@@ -271,6 +271,11 @@ def per_unit_frames(
     ``order``: per input, the columns its rows are sorted by before ``compute`` (on Spark;
     on Polars the frames are taken as they come). ``partitions``: on Spark, at least how
     many to cut the units into (see :func:`unit_partitions`).
+
+    >>> readings = nw.from_native(pl.DataFrame({"compressor_id": ["C1", "C1", "C2"]}))
+    >>> count = lambda f: {"units": f["readings"].select(nw.col("compressor_id").n_unique())}
+    >>> per_unit_frames({"readings": readings}, count, {})["units"].item()
+    2
     """
     if not _is_spark(next(iter(frames.values()))):
         return compute(dict(frames))
