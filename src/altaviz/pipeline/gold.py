@@ -33,9 +33,11 @@ def gold_days(
     hourly_of: dict[date, Frame],
     silver_of: dict[date, Frame],
 ) -> tuple[int, int, dict[date, Frame]]:
-    """Hourly, daily, alerts and fleet health for a batch of consecutive days, each table
-    written once for the batch; returns the alerts opened and resolved, and (on an engine
-    that carries frames) the batch's hourly rows for the next batch to look back on.
+    """Operating modes, hourly and daily aggregates, bands, alerts and fleet health for a
+    batch of consecutive days (all but fleet health unit by unit, see
+    :mod:`altaviz.transforms.unit_gold`), each table written once for the batch. Returns the
+    alerts opened and resolved, and (on an engine that carries frames) the batch's hourly
+    rows for the next batch to look back on.
 
     ``silver_of`` maps the days rebuilt in this run to their silver; other days are read.
     """

@@ -1,5 +1,5 @@
-"""Gold for a batch of consecutive days, unit by unit: hourly and daily aggregates, the bands
-and limits of each day, and the rule alerts.
+"""Gold for a batch of consecutive days, unit by unit: operating modes, hourly and daily
+aggregates, the bands and limits of each day, and the rule alerts.
 
 Nothing here looks across units, so the whole of it runs as one piece of Polars code over
 any set of whole units: all of them at once on the embedded engine, a partition of them at
