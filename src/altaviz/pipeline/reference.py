@@ -44,8 +44,10 @@ def load_reference(engine: Engine, source: Path, accept_fleet_change: bool = Fal
                     f"--source {source}: no {name}; the fleet must be registered first"
                 )
             continue
-        incoming = engine.read_file(str(path), spec)
-        current = engine.read(spec)
+        # Tables of the fleet's size: compared on the driver (on Spark, a few rows each way
+        # instead of a join, a checkpoint and a count as Spark jobs).
+        incoming = local(engine.read_file(str(path), spec))
+        current = local(engine.read(spec))
         if spec is lake.COMPRESSOR_METADATA:
             _check_fleet(engine, source, incoming, accept_fleet_change)
         changed = differing_rows(incoming, current, spec.schema.names)
