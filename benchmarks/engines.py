@@ -3,6 +3,7 @@ delta-rs) against Spark (local[*] + Delta Lake) on this machine.
 
     uv run python benchmarks/engines.py                      # every workload below
     uv run python benchmarks/engines.py --workloads 4700x1 4700x10
+    uv run python benchmarks/engines.py --workloads 4700x1 --ml   # with the ML stage
 
 Workloads are units x days: 4,700 x 1, 4,700 x 10, 4,700 x 30 and 20,000 x 3 by default.
 Each is simulated once (not timed). Each engine then runs `altaviz pipeline --skip-ml` in a
@@ -11,7 +12,8 @@ included). For each run the benchmark prints the pipeline's own time (the run's 
 without the process's start), the process's wall time, rows per second, and the peak memory
 of the process and every process it started (Spark's JVM and Python workers). For Spark it
 also prints each stage's time and Spark jobs, and the dates per batch. Spark's start-up cost
-(JVM, session, Delta's jars from the Ivy cache) is measured on its own.
+(JVM, session, Delta's jars from the Ivy cache) is measured on its own. ``--ml`` runs the ML
+stage too (each lakehouse keeps its own MLflow store and trains its first model).
 """
 
 from __future__ import annotations
@@ -40,10 +42,13 @@ def spark_startup_s() -> float:
     return time.perf_counter() - began
 
 
-def run_engine(source: str, lakehouse: str, engine: str) -> dict:
-    """`altaviz pipeline --skip-ml --json` on ``engine`` in a fresh child process."""
-    cmd = [*ALTAVIZ, "pipeline", "--json", "--skip-ml", "--skip-db", "--engine", engine]
-    return measure_tree([*cmd, "--source", source, "--lakehouse", lakehouse], ok_codes=(0, 1))
+def run_engine(source: str, lakehouse: str, engine: str, ml: bool = False) -> dict:
+    """`altaviz pipeline --json` (``--skip-ml`` unless ``ml``) on ``engine`` in a fresh
+    child process."""
+    cmd = [*ALTAVIZ, "pipeline", "--json", "--skip-db", "--engine", engine]
+    cmd += [] if ml else ["--skip-ml"]
+    cmd += ["--source", source, "--lakehouse", lakehouse]
+    return measure_tree(cmd, ok_codes=(0, 1))
 
 
 def workload(text: str) -> tuple[int, int]:
@@ -57,9 +62,10 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--workloads", nargs="+", default=list(WORKLOADS), type=str)
+    parser.add_argument("--ml", action="store_true", help="run the ML stage too")
     args = parser.parse_args()
     startup = spark_startup_s()
-    print(f"altaviz pipeline --skip-ml, {os.cpu_count()} cores")
+    print(f"altaviz pipeline{'' if args.ml else ' --skip-ml'}, {os.cpu_count()} cores")
     print(f"  spark start-up (process, JVM, Delta session): {startup:.1f} s")
     results = []
     for text in args.workloads:
@@ -67,7 +73,9 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="altaviz-engines-") as tmp:
             source = os.path.join(tmp, "fleet")
             simulate_fleet(Path(source), units, days, start="2026-01-01T00:00Z")
-            timed = {e: run_engine(source, os.path.join(tmp, f"lake-{e}"), e) for e in ENGINES}
+            timed = {
+                e: run_engine(source, os.path.join(tmp, f"lake-{e}"), e, args.ml) for e in ENGINES
+            }
         p, s = timed["polars"], timed["spark"]
         assert p["summary"]["rows"] == s["summary"]["rows"], "the engines disagree on row counts"
         readings = p["summary"]["rows"]["bronze"]

@@ -15,7 +15,7 @@ from altaviz.lake import catalog as lake
 from altaviz.lake.catalog import TableSpec
 
 # Run bookkeeping, not results: which run wrote what, when, and at which table version.
-RUN_COLUMNS = {"ingested_at", "recorded_at"}
+RUN_COLUMNS = {"ingested_at", "recorded_at", "run_id"}
 JSON_COLUMNS = {"raw_record"}
 # Text that renders floats rounded (alert messages): two values equal to 1e-9 can round to
 # neighbouring last digits when they straddle a tie, so such numbers may differ by one unit of
@@ -44,6 +44,15 @@ DATA_TABLES = (
     lake.OPERATING_MODES,
     lake.OPERATING_MODE_DAYS,
     lake.PACKING_MEASUREMENTS,
+)
+
+# What the ML stage writes (its model alerts are in alert_history).
+ML_TABLES = (
+    lake.FEATURE_STORE,
+    lake.ML_PREDICTIONS,
+    lake.EMISSIONS_ESTIMATES,
+    lake.FEATURE_DRIFT,
+    lake.ALERT_HISTORY,
 )
 
 

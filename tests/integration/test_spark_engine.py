@@ -26,7 +26,7 @@ from altaviz.fleet import SimulationRequest, simulate
 from altaviz.fleet.failure_modes import MODES
 from altaviz.lake import catalog as lake
 from tests.conftest import START, planted_config, read_table, run_lake, write_bad_batch
-from tests.lake_parity import DATA_TABLES, differences
+from tests.lake_parity import DATA_TABLES, ML_TABLES, differences
 
 pytest.importorskip("pyspark", reason="the Spark engine is an optional extra: make test has it")
 
@@ -91,6 +91,29 @@ def test_the_fixture_holds_what_parity_must_cover(fleet, polars_lake):
 
 def test_spark_writes_the_same_tables_as_polars(polars_lake, spark_lake):
     assert differences(polars_lake, spark_lake) == []
+
+
+def test_spark_scores_the_days_as_polars_does(fleet, polars_lake, spark_lake, tmp_path):
+    """The ML stage, owed for the six days, run on each engine's lakehouse with a model
+    registry of its own: one pass over the units for the whole batch on Spark, a day at a
+    time embedded; features, predictions, model alerts, emissions and drift all equal."""
+    scored = {}
+    for engine, built in (("polars", polars_lake), ("spark", spark_lake)):
+        lake_copy, mlflow = tmp_path / engine / "lake", tmp_path / engine / "mlflow"
+        shutil.copytree(built, lake_copy)
+        mlflow.mkdir()
+        summary = run_lake(fleet, lake_copy, mlflow=mlflow, skip_quality=True, engine=engine)
+        assert summary.status == "success" and len(summary.ml.dates) == DAYS
+        assert summary.ml.trained_version is not None  # each trained its own first model
+        scored[engine] = lake_copy, summary.ml
+    (polars, embedded), (spark, scaled) = scored["polars"], scored["spark"]
+    assert embedded.predictions > 0 and embedded.alerts_opened > 0
+    assert (scaled.predictions, scaled.alerts_opened, scaled.emissions_rows) == (
+        embedded.predictions,
+        embedded.alerts_opened,
+        embedded.emissions_rows,
+    )
+    assert differences(polars, spark, ML_TABLES) == []
 
 
 def _land_in_batches(

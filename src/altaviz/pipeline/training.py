@@ -33,8 +33,11 @@ def training_features(engine: Engine, start: datetime, end: datetime) -> nw.Data
     rows = engine.read(
         lake.FEATURE_STORE, (nw.col("hour") >= start) & (nw.col("hour") < end)
     ).collect("polars")
-    return rows.join(known_from, on="compressor_id", how="inner").filter(
-        nw.col("hour") >= nw.col("_known_from")
+    # In one order whichever engine read them: the model's fit depends on it.
+    return (
+        rows.join(known_from, on="compressor_id", how="inner")
+        .filter(nw.col("hour") >= nw.col("_known_from"))
+        .sort("date", "compressor_id", "hour")
     )
 
 
