@@ -12,7 +12,7 @@ types), so a rerun changes nothing and a rebuilt gold date is re-scored.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from functools import partial
@@ -37,6 +37,7 @@ from altaviz.pipeline.alert_store import carried_alerts, write_alerts
 from altaviz.pipeline.promotion import consecutive, date_batches
 from altaviz.pipeline.training import MlError, record_metrics, train
 from altaviz.pipeline.unit_ml import (
+    FEATURE_INPUTS,
     JUDGED,
     UNIT_INPUTS,
     ScoringFacts,
@@ -99,7 +100,7 @@ def run_ml(
         say("features")
         for batch in batches:
             facts = _facts(cfg, fleet, batch, (), None, run_id)
-            out = _unit_pass(engine, cfg, facts, unit_features)
+            out = _unit_pass(engine, cfg, facts, unit_features, FEATURE_INPUTS)
             engine.replace(lake.FEATURE_STORE, out["features"], {"date": batch})
         try:
             trained = train(engine, cfg, registry, run_id)
@@ -119,7 +120,7 @@ def run_ml(
     for n, batch in enumerate(batches, start=1):
         say(f"models: {_span(batch)} ({n} of {len(batches)})")
         facts = _facts(cfg, fleet, batch, batch, champion, run_id)
-        out = _unit_pass(engine, cfg, facts, unit_scores)
+        out = _unit_pass(engine, cfg, facts, unit_scores, UNIT_INPUTS)
         if not features_kept:
             engine.replace(lake.FEATURE_STORE, out["features"], {"date": batch})
         predictions = out["predictions"]
@@ -149,7 +150,7 @@ def run_ml(
     for batch in date_batches(restated, engine.batch_days):
         say(f"emissions restated: {_span(batch)}")
         facts = _facts(cfg, fleet, (), batch, champion, run_id)
-        out = _unit_pass(engine, cfg, facts, unit_scores)
+        out = _unit_pass(engine, cfg, facts, unit_scores, UNIT_INPUTS)
         engine.replace(lake.EMISSIONS_ESTIMATES, out["emissions"], {"date": batch})
     if restated:
         summary.notes.append(
@@ -193,9 +194,11 @@ def _unit_pass(
     cfg: AppConfig,
     facts: ScoringFacts,
     compute: Callable[[dict[str, Frame], ScoringFacts], dict[str, Frame]],
+    order: Mapping[str, Sequence[str]],
 ) -> dict[str, Frame]:
-    """``compute`` (:func:`unit_features` or :func:`unit_scores`) for the facts' days: one
-    pass over every unit's rows, one per partition of units on Spark."""
+    """``compute`` (:func:`unit_features` or :func:`unit_scores`) for the facts' days over
+    the inputs named in ``order``: one pass over every unit's rows, one per partition of
+    units on Spark."""
     history = timedelta(hours=cfg.models.features.history_hours)
     look_back = timedelta(hours=cfg.models.emissions.packing_over_limit_hours)
     days = sorted({*facts.days, *facts.emission_days})
@@ -204,29 +207,31 @@ def _unit_pass(
         d for d in facts.emission_days if not with_modes & set(needed_dates([d], look_back))
     )
     facts = replace(facts, legacy_modes=legacy)
-    start = day_bounds(days[0])[0]
     sort = engine.carries_frames  # Spark's partitions are sorted where they are computed
 
-    def read(spec: lake.TableSpec, dates: list[date], *order: str) -> Frame:
+    def read(spec: lake.TableSpec, dates: list[date], *by: str) -> Frame:
         rows = scanned(engine.read(spec, nw.col("date").is_in(dates)))
-        return rows.sort(*order) if sort else rows
+        return rows.sort(*by) if sort else rows
 
-    inputs = {
-        "units": scanned(
-            engine.read(lake.COMPRESSOR_METADATA).select(
-                "compressor_id", "model", "station_id", "region", "basin", "cylinders"
-            )
+    units = scanned(
+        engine.read(lake.COMPRESSOR_METADATA).select(
+            "compressor_id", "model", "station_id", "region", "basin", "cylinders"
+        )
+    )
+    readers = {
+        "units": lambda: units,
+        "hourly": lambda: read(lake.HOURLY_AGGREGATES, needed_dates(days, history), *KEYS),
+        "modes": lambda: read(
+            lake.OPERATING_MODES, needed_dates(facts.emission_days, look_back), *KEYS
         ),
-        "hourly": read(lake.HOURLY_AGGREGATES, needed_dates(days, history), *KEYS),
-        "modes": read(lake.OPERATING_MODES, needed_dates(facts.emission_days, look_back), *KEYS),
-        "carried": carried_alerts(engine, start, alert_rules.MODEL_TYPES),
-        "previous": _previous_predictions(engine, cfg, days[0]),
+        "carried": lambda: carried_alerts(engine, day_bounds(days[0])[0], alert_rules.MODEL_TYPES),
+        "previous": lambda: _previous_predictions(engine, cfg, days[0]),
     }
     return per_unit_frames(
-        inputs,
+        {name: readers[name]() for name in order},
         partial(compute, facts=facts),
-        UNIT_INPUTS,
-        partitions=unit_partitions(height(inputs["units"]), len(days)),
+        order,
+        partitions=unit_partitions(height(units), len(days)),
     )
 
 

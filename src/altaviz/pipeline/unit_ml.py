@@ -52,6 +52,8 @@ UNIT_INPUTS = {
     "carried": (),  # model alerts open when the batch begins
     "previous": (),  # predictions before the batch judged in it, or remembered by it
 }
+# The features need only the units' hourly rows.
+FEATURE_INPUTS = {"hourly": UNIT_INPUTS["hourly"]}
 # What the model alerts judge of a prediction.
 JUDGED = (
     "compressor_id",
@@ -114,7 +116,8 @@ def needed_dates(days: tuple[date, ...] | list[date], history: timedelta) -> lis
 
 
 def unit_features(inputs: dict[str, Frame], facts: ScoringFacts) -> dict[str, Frame]:
-    """``features``: the feature store's rows of the scored days."""
+    """``features``: the feature store's rows of the scored days (see
+    :data:`FEATURE_INPUTS`)."""
     feature_set = facts.models.features.feature_set
     parts = [
         hourly_features(
@@ -360,6 +363,8 @@ def _modes_from_readings(hourly: Frame, interval_minutes: int) -> Frame:
 
 
 __all__ = [
+    "FEATURE_INPUTS",
+    "JUDGED",
     "UNIT_INPUTS",
     "ScoringFacts",
     "hourly_window",
