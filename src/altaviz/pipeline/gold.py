@@ -11,6 +11,7 @@ import narwhals as nw
 
 from altaviz.core.days import day_bounds, days_in
 from altaviz.core.frames import Frame, done, height, local, same_kind, scanned
+from altaviz.core.sensors import SENSORS
 from altaviz.lake import catalog as lake
 from altaviz.pipeline.alert_store import carried_alerts, opened_on, recent_alerts, write_alerts
 from altaviz.pipeline.context import RunContext
@@ -51,7 +52,8 @@ def gold_days(
     window = timedelta(minutes=cfg.thresholds.alerts.aggregation_window_minutes)
     inputs = {
         "units": units.select("compressor_id", "model", "station_id", "region"),
-        "silver": silver,
+        # Only what gold reads of a reading: Spark shuffles every column it is given.
+        "silver": silver.select("timestamp", "compressor_id", *SENSORS, "date"),
         "prior": _prior_hourly(run, first, trend_window, hourly_of),
         # Alerts still open when the batch begins (read with the filter: the history grows).
         "carried": carried_alerts(run.engine, start, types),
