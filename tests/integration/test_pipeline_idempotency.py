@@ -17,7 +17,7 @@ from polars.testing import assert_frame_equal
 
 from altaviz.core.results import RowCounts
 from altaviz.lake.catalog import TABLES
-from tests.conftest import read_table, run_lake, write_bad_batch
+from tests.conftest import START, read_table, run_lake, write_bad_batch
 
 # Columns that record *when* a run happened, not what the data says.
 RUN_COLUMNS = {"ingested_at", "run_id"}
@@ -180,3 +180,62 @@ def test_critical_quality_holds_dates_back_until_skipped(small_fleet, tmp_path):
     assert released.status == "success"
     assert released.dates["gold"] == held.blocked_dates
     assert read_table(lake, "hourly_aggregates").height > 0
+
+
+def test_files_committed_together_are_ingested_once_after_a_stopped_run(small_fleet, tmp_path):
+    """An engine that records one transaction per commit (Delta on Spark) lands many files
+    per commit under a group transaction, recording the group's files first. A run stopped
+    between that record and bronze's commit leaves a group on record with no rows: the next
+    run retries the group as it was, and no file lands twice."""
+    from altaviz.config import load_config
+    from altaviz.engines.polars_engine import PolarsEngine
+    from altaviz.lake import catalog as lake
+    from altaviz.lake.location import lake_location
+    from altaviz.pipeline import PipelineRequest, run_pipeline
+    from altaviz.pipeline.bronze import landing_file_id, recorded_groups
+    from altaviz.settings import Settings
+
+    class OneTxnPerCommit(PolarsEngine):
+        one_txn_per_commit = True
+
+    source, lakehouse = tmp_path / "landing", tmp_path / "lake"
+    shutil.copytree(small_fleet, source, copy_function=shutil.copy2)
+    write_bad_batch(source)
+    location = lake_location(load_config().lakehouse, Settings(_env_file=None), root=lakehouse)
+    engine = OneTxnPerCommit(location)
+    files = sorted((source / "telemetry").rglob("*.parquet"))
+    ids = [landing_file_id(f, f.relative_to(source).as_posix()) for f in files]
+    first_day = [i for f, i in zip(files, ids, strict=True) if f.parent == files[0].parent]
+    # What a stopped run left: its first group recorded, neither table written.
+    stale = engine.frame(
+        lake.LANDING_FILES,
+        {
+            "file_id": first_day,
+            "group_id": ["files:stopped-run"] * len(first_day),
+            "path": ["telemetry/..."] * len(first_day),
+            "recorded_at": [START] * len(first_day),
+        },
+    )
+    engine.merge(lake.LANDING_FILES, stale)
+
+    def run() -> None:
+        request = PipelineRequest(source=source, lakehouse=lakehouse, skip_ml=True)
+        assert run_pipeline(request, engine=engine).status == "success"
+
+    run()
+    bronze, letters = read_table(lakehouse, "sensor_readings"), read_table(lakehouse, "dead_letter")
+    landed = sum(pq.read_metadata(f).num_rows for f in files)
+    assert landed == bronze.height + letters.height  # in = accepted + rejected, once each
+    assert letters.height == 8
+    groups = recorded_groups(engine, ids)
+    assert set(groups) == set(ids)  # every file is on record with its commit's group
+    assert {groups[i] for i in first_day} == {"files:stopped-run"}  # retried as it was
+    commits = engine.txn_versions(lake.SENSOR_READINGS, sorted(set(groups.values())))
+    assert all(v == 1 for v in commits.values())
+    # Dates of each file kept: a group's rows are partitioned by their own landing date.
+    assert set(bronze["ingestion_date"].cast(pl.String)) == {
+        f.parent.name.removeprefix("date=") for f in files
+    }
+    before = versions(lakehouse)
+    run()
+    assert versions(lakehouse) == before

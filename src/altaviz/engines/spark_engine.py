@@ -48,6 +48,7 @@ SMALL_TABLES = frozenset(
         "compliance_reports",
         "pipeline_runs",
         "pipeline_state",
+        "landing_files",
         "cases",
         "case_events",
         "notifications",

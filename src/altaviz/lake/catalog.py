@@ -310,6 +310,20 @@ PIPELINE_STATE = TableSpec(
     description="Where each incremental stage stands: the source version it has consumed.",
 )
 
+LANDING_FILES = TableSpec(
+    "landing_files",
+    "bronze",
+    columns(
+        Column("file_id", "string", False, "the landing file's identity: path, size, mtime"),
+        Column("group_id", "string", False, "the application transaction of its bronze commit"),
+        Column("path", "string", False),
+        Column("recorded_at", "timestamp", False),
+    ),
+    keys=("file_id",),
+    description="Landing files committed to bronze together under one application "
+    "transaction (an engine that records one per commit), recorded before that commit.",
+)
+
 FEATURE_STORE = TableSpec(
     "feature_store",
     "ml",
@@ -578,6 +592,7 @@ TABLES: Final[dict[str, TableSpec]] = {
         FEATURE_DRIFT,
         PIPELINE_RUNS,
         PIPELINE_STATE,
+        LANDING_FILES,
         CASES,
         CASE_EVENTS,
         NOTIFICATIONS,

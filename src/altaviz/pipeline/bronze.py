@@ -4,23 +4,30 @@ Landing files are Parquet, CSV or JSON Lines (``engines.base.LANDING_FORMATS``),
 same schema. A file that cannot be read at all goes to the dead letter as one record with
 its reason and the other files still land; anything else in the landing zone (another kind
 of file, a folder) is named in the run's summary, never skipped in silence.
+
+Each file is landed exactly once: its identity is recorded in bronze's commit as an
+application transaction - its own, or (Delta on Spark, one transaction per commit) its
+commit group's, the group's members recorded in ``landing_files`` first.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 
 import narwhals as nw
 
-from altaviz.core.frames import Frame, same_kind
-from altaviz.engines import Txn
+from altaviz.core.frames import Frame, rows, same_kind
+from altaviz.engines import Engine, Txn
 from altaviz.engines.base import landing_format
 from altaviz.lake import catalog as lake
 from altaviz.pipeline.context import PipelineError, RunContext
 from altaviz.pipeline.landing import Gate, land_batch
+from altaviz.pipeline.promotion import date_batches
 from altaviz.pipeline.write_behind import WriteBehind
 
 log = logging.getLogger("altaviz.pipeline")
@@ -59,68 +66,155 @@ def ingest(run: RunContext, source: Path) -> int:
         return 0
     names = {f: f.relative_to(source).as_posix() for f in files}
     ids = {f: landing_file_id(f, names[f]) for f in files}
-    ingested = run.engine.txn_versions(lake.SENSOR_READINGS, list(ids.values()))
-    dead = run.engine.txn_versions(lake.DEAD_LETTER, [*ids.values(), *map(_refused, ids.values())])
-    pending = [f for f in files if ingested[ids[f]] is None and dead[_refused(ids[f])] is None]
+    engine = run.engine
+    group_of = recorded_groups(engine, list(ids.values()))
+    known = [*ids.values(), *sorted(set(group_of.values()))]
+    ingested = engine.txn_versions(lake.SENSOR_READINGS, known)
+    dead = engine.txn_versions(lake.DEAD_LETTER, [*known, *map(_refused, ids.values())])
+
+    def done(f: Path, txns: dict[str, int | None]) -> bool:
+        """The file's rows are in the table: under its own transaction or its group's."""
+        group = group_of.get(ids[f])
+        return txns[ids[f]] is not None or (group is not None and txns[group] is not None)
+
+    pending = [f for f in files if not done(f, ingested) and dead[_refused(ids[f])] is None]
     if not pending:
         return 0
-    gate = Gate.of(run.engine, run.config)
-    # One commit per landing date, recording each file's transaction in it; an engine that
-    # records one transaction per commit (Delta on Spark) commits file by file instead.
-    groups: dict[tuple[str, int], list[Path]] = {}
-    for n, f in enumerate(pending):
-        key = n if run.engine.one_txn_per_commit else 0
-        groups.setdefault((f.parent.name.removeprefix("date="), key), []).append(f)
+    landed_on = {f: _landing_date(f) for f in pending}  # every folder checked before a write
+    gate = Gate.of(engine, run.config)
     rejected = 0
     with WriteBehind() as writer:
-        for (landing, _), group in sorted(groups.items()):
-            landed_on = _landing_date(landing, group[0])
-            records, refused = _read_landing_files(run, group, names)
+        for group_id, group in _commits(run, pending, ids, landed_on, group_of):
+            records, refused = _read_landing_files(run, group, names, landed_on)
             for f, reason in refused.items():
-                _refuse_file(run, writer, names[f], _refused(ids[f]), reason, landed_on)
+                _refuse_file(run, writer, names[f], _refused(ids[f]), reason, landed_on[f])
                 rejected += 1
             group = [f for f in group if f not in refused]
             if records is None:
                 continue
+            # The letters of files already in the dead letter are not written again.
+            due = [f for f in group if not done(f, dead)]
+            if group_id is None:
+                bronze_txns = [Txn(ids[f], 1) for f in group]
+                dead_txns = [Txn(ids[f], 1) for f in due]
+            else:
+                bronze_txns = [Txn(group_id, 1)]
+                dead_txns = [Txn(group_id, 1)] if due else []
+            unseen = _letters_of([names[f] for f in due]) if len(due) < len(group) else None
             landed = land_batch(
-                run.engine,
+                engine,
                 records,
                 gate,
                 run.started,
                 meta=[
                     nw.lit(run.started).alias("ingested_at"),
                     nw.col("source").alias("batch_id"),
-                    nw.lit(landed_on).alias("ingestion_date"),
                 ],
-                raw_record=lambda letters: run.engine.fill_json(
+                raw_record=lambda letters: engine.fill_json(
                     letters, [*lake.RAW_TELEMETRY], "raw_record"
                 ).with_columns(nw.lit(None).cast(nw.Int32).alias("source_partition")),
-                bronze_txns=[Txn(ids[f], 1) for f in group],
-                dead_txns=[Txn(ids[f], 1) for f in group if dead[ids[f]] is None],
-                write=lambda spec, frame, txns: writer.submit(run.engine.append, spec, frame, txns),
+                bronze_txns=bronze_txns,
+                dead_txns=dead_txns,
+                unseen=unseen,
+                write=lambda spec, frame, txns: writer.submit(engine.append, spec, frame, txns),
             )
             run.rows.bronze += landed.accepted
-            if any(dead[ids[f]] is None for f in group):
+            if dead_txns:
                 run.rows.dead_letter += landed.rejected
             rejected += landed.rejected
             log.info(
-                "bronze %s: %d accepted, %d rejected", landing, landed.accepted, landed.rejected
+                "bronze: %d landing file(s), %d accepted, %d rejected",
+                len(group),
+                landed.accepted,
+                landed.rejected,
             )
     return rejected
 
 
-def _landing_date(landing: str, first: Path) -> date:
+def _letters_of(sources: list[str]) -> Callable[[Frame, lake.TableSpec], Frame]:
+    """Keeps only the dead letters of ``sources`` (the rest are in the table already)."""
+
+    def unseen(frame: Frame, spec: lake.TableSpec) -> Frame:
+        if spec is lake.DEAD_LETTER:
+            return frame.filter(nw.col("source").is_in(sources))
+        return frame
+
+    return unseen
+
+
+def recorded_groups(engine: Engine, file_ids: list[str]) -> dict[str, str]:
+    """The commit group each of ``file_ids`` was recorded in (files committed one by one, or
+    many per commit with their own transactions, have none)."""
+    if not file_ids or not engine.exists(lake.LANDING_FILES):
+        return {}
+    recorded = engine.read(lake.LANDING_FILES, nw.col("file_id").is_in(file_ids))
+    return {r["file_id"]: r["group_id"] for r in rows(recorded.select("file_id", "group_id"))}
+
+
+def _commits(
+    run: RunContext,
+    pending: list[Path],
+    ids: dict[Path, str],
+    landed_on: dict[Path, date],
+    group_of: dict[str, str],
+) -> Iterator[tuple[str | None, list[Path]]]:
+    """The pending files in commits, each with the one transaction it records (None: each
+    file's own).
+
+    An engine that records many transactions per commit takes a landing date per commit.
+    One that records one per commit (Delta on Spark) takes up to a batch of landing dates
+    per commit under a group transaction, the group's members recorded in
+    ``landing_files`` before it: a group whose commit never came (the run was stopped) is
+    retried as it was, so its files are never ingested twice.
+    """
+    by_date: dict[date, list[Path]] = {}
+    if not run.engine.one_txn_per_commit:
+        for f in pending:
+            by_date.setdefault(landed_on[f], []).append(f)
+        yield from ((None, group) for _, group in sorted(by_date.items()))
+        return
+    retried: dict[str, list[Path]] = {}
+    for f in pending:
+        if ids[f] in group_of:
+            retried.setdefault(group_of[ids[f]], []).append(f)
+        else:
+            by_date.setdefault(landed_on[f], []).append(f)
+    fresh = []
+    for days in date_batches(sorted(by_date), run.engine.batch_days):
+        members = [f for d in days for f in by_date[d]]
+        digest = hashlib.sha256("\n".join(sorted(ids[f] for f in members)).encode()).hexdigest()
+        fresh.append((f"files:{digest[:32]}", members))
+    if fresh:
+        recorded = [(group, f) for group, members in fresh for f in members]
+        run.engine.merge(
+            lake.LANDING_FILES,
+            run.engine.frame(
+                lake.LANDING_FILES,
+                {
+                    "file_id": [ids[f] for _, f in recorded],
+                    "group_id": [group for group, _ in recorded],
+                    "path": [f.as_posix() for _, f in recorded],
+                    "recorded_at": [run.started] * len(recorded),
+                },
+            ),
+        )
+    groups = [*retried.items(), *fresh]
+    yield from sorted(groups, key=lambda g: min(landed_on[f] for f in g[1]))
+
+
+def _landing_date(path: Path) -> date:
+    landing = path.parent.name.removeprefix("date=")
     try:
         return date.fromisoformat(landing)
     except ValueError:
-        raise PipelineError(f"{first.parent}: partition folder is not date=YYYY-MM-DD") from None
+        raise PipelineError(f"{path.parent}: partition folder is not date=YYYY-MM-DD") from None
 
 
 def _read_landing_files(
-    run: RunContext, group: list[Path], names: dict[Path, str]
+    run: RunContext, group: list[Path], names: dict[Path, str], landed_on: dict[Path, date]
 ) -> tuple[Frame | None, dict[Path, str]]:
-    """The readable files' records (None when there is none) and why each other one could
-    not be read."""
+    """The readable files' records (None when there is none), each with its file and
+    landing date, and why each other one could not be read."""
     frames, refused = [], {}
     for f in group:
         kind = landing_format(f.name)
@@ -135,7 +229,11 @@ def _read_landing_files(
             refused[f] = f"unreadable landing file: not a readable {kind} file ({detail[:300]})"
             log.warning("%s: %s", names[f], refused[f])
             continue
-        frames.append(frame.with_columns(nw.lit(names[f]).alias("source")))
+        frames.append(
+            frame.with_columns(
+                nw.lit(names[f]).alias("source"), nw.lit(landed_on[f]).alias("ingestion_date")
+            )
+        )
     return (nw.concat(same_kind(frames)) if frames else None), refused
 
 
