@@ -50,10 +50,10 @@ def gold_days(
     trend_window = timedelta(hours=cfg.thresholds.trends.window_hours)
     types = alert_rules.RULE_TYPES
     window = timedelta(minutes=cfg.thresholds.alerts.aggregation_window_minutes)
-    inputs = {
-        "units": units.select("compressor_id", "model", "station_id", "region"),
+    inputs = {  # the readings first: the largest (see per_unit_frames)
         # Only what gold reads of a reading: Spark shuffles every column it is given.
         "silver": silver.select("timestamp", "compressor_id", *SENSORS, "date"),
+        "units": units.select("compressor_id", "model", "station_id", "region"),
         "prior": _prior_hourly(run, first, trend_window, hourly_of),
         # Alerts still open when the batch begins (read with the filter: the history grows).
         "carried": carried_alerts(run.engine, start, types),

@@ -44,10 +44,11 @@ from altaviz.transforms import alerts as alert_rules
 from altaviz.transforms.limits import unit_limits
 from altaviz.transforms.repairs import current_baselines, reference_baselines, since_last_repair
 
-# The units' own rows, and how each is ordered before the computation (each unit's in time).
+# The units' own rows, and how each is ordered before the computation (each unit's in time);
+# the largest first (see ``per_unit_frames``).
 UNIT_INPUTS = {
-    "units": (),  # compressor_id, model, station_id, region, basin, cylinders
     "hourly": ("compressor_id", "hour"),  # gold hourly rows of the days and their history
+    "units": (),  # compressor_id, model, station_id, region, basin, cylinders
     "modes": ("compressor_id", "hour"),  # operating modes of the emissions' days and look-back
     "carried": (),  # model alerts open when the batch begins
     "previous": (),  # predictions before the batch judged in it, or remembered by it

@@ -28,10 +28,11 @@ from altaviz.transforms.limits import unit_limits
 from altaviz.transforms.modes import daily_modes, hourly_modes, running
 
 DAY = timedelta(days=1)
-# The units' own rows, and how each is ordered before the computation (each unit's in time).
+# The units' own rows, and how each is ordered before the computation (each unit's in time);
+# the largest first (see ``per_unit_frames``).
 UNIT_INPUTS = {
-    "units": (),  # the registered units (compressor_id, model, station_id, region)
     "silver": ("compressor_id", "timestamp"),  # the days' and the look-back's readings
+    "units": (),  # the registered units (compressor_id, model, station_id, region)
     "prior": ("compressor_id", "hour"),  # hourly statistics and trends of the days before
     "carried": (),  # alerts open when the batch begins
     "recent": (),  # alerts opened just before it (they count towards the cap)

@@ -19,6 +19,7 @@ import polars as pl
 import pyarrow as pa
 
 from altaviz.core.frames import Frame
+from altaviz.transforms import unit_rows
 
 
 def _native_polars(frame: Frame) -> Any:
@@ -266,7 +267,9 @@ def per_unit_frames(
     """``compute``, a transform of several frames of whole units' rows into several frames,
     over ``frames``: at once on Polars; on Spark on the executors, partition by partition
     with Polars, every unit's rows of every frame in one partition (one shuffle for them
-    all, one pass of the Polars code, the results kept on the executors' disks).
+    all, one pass of the Polars code, the results kept on the executors' disks). The first
+    input should be the largest: it travels as its own columns, the others as text (see
+    :mod:`altaviz.transforms.unit_rows`).
 
     ``order``: per input, the columns its rows are sorted by before ``compute`` (on Spark;
     on Polars the frames are taken as they come). ``partitions``: on Spark, at least how
@@ -287,20 +290,8 @@ def per_unit_frames(
     natives = {n: nw.to_native(f) for n, f in frames.items()}
     spark = natives[names[0]].sparkSession
     zone = spark.conf.get("spark.sql.session.timeZone")
-    # Each input travels as one struct column, null on the other inputs' rows.
     schemas = {n: to_arrow_schema(natives[n].schema, timezone=zone) for n in names}
-    packed = None
-    for i, n in enumerate(names):
-        columns = [
-            F.lit(i).cast("int").alias("_frame"),
-            F.col(by).alias("_by"),
-            *(
-                (F.struct(*natives[n].columns) if m == n else F.lit(None).cast(s)).alias(f"_{j}")
-                for j, (m, s) in enumerate((m, _struct_type(natives[m])) for m in names)
-            ),
-        ]
-        part = natives[n].select(*columns)
-        packed = part if packed is None else packed.unionByName(part)
+    packed = unit_rows.pack([natives[n] for n in names], by)
     empty = {n: nw.from_native(pl.from_arrow(schemas[n].empty_table())) for n in names}
     outputs = {k: nw.to_native(v) for k, v in compute(empty).items()}
     out_names = list(outputs)
@@ -317,7 +308,7 @@ def per_unit_frames(
         whole = pl.from_arrow(pa.Table.from_batches(received))
         inputs = {}
         for i, n in enumerate(names):
-            rows = whole.filter(pl.col("_frame") == i).select(pl.col(f"_{i}").struct.unnest())
+            rows = unit_rows.unpack(whole, i, schemas[n])
             if order.get(n):
                 rows = rows.sort(list(order[n]))
             inputs[n] = nw.from_native(rows)
@@ -340,7 +331,7 @@ def per_unit_frames(
 
     parts = max(_spread(spark), partitions or 0)
     result = (
-        packed.repartition(parts, "_by")
+        packed.repartition(parts, unit_rows.BY)
         .mapInArrow(run, from_arrow_schema(outgoing))
         .localCheckpoint(eager=True, storageLevel=StorageLevel.DISK_ONLY)
     )
@@ -348,12 +339,6 @@ def per_unit_frames(
         k: nw.from_native(result.filter(F.col("_frame") == j).select(f"_{j}.*"))
         for j, k in enumerate(out_names)
     }
-
-
-def _struct_type(native: Any) -> Any:
-    from pyspark.sql import types as T
-
-    return T.StructType(native.schema.fields)
 
 
 def _collected(native: Any) -> pl.DataFrame:
