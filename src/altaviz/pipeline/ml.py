@@ -110,9 +110,9 @@ def run_ml(
             champion = registry.champion()
         except MlError as exc:
             summary.notes.append(f"anomaly model not trained yet: {exc}")
-        features_kept = True
+        features_written = True
     else:
-        features_kept = False
+        features_written = False
     if champion is not None:
         summary.model_version = champion[1].version
         summary.model_name = champion[1].name
@@ -121,7 +121,7 @@ def run_ml(
         say(f"models: {_span(batch)} ({n} of {len(batches)})")
         facts = _facts(cfg, fleet, batch, batch, champion, run_id)
         out = _unit_pass(engine, cfg, facts, unit_scores, UNIT_INPUTS)
-        if not features_kept:
+        if not features_written:
             engine.replace(lake.FEATURE_STORE, out["features"], {"date": batch})
         predictions = out["predictions"]
         summary.predictions += engine.replace(

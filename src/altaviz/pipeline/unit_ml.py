@@ -9,7 +9,7 @@ What the fleet shares (the champion model, the baselines on record, repairs, pac
 checks) travels with the computation in :class:`ScoringFacts`.
 
 >>> sorted(UNIT_INPUTS)
-['carried', 'hourly', 'modes', 'units']
+['carried', 'hourly', 'modes', 'previous', 'units']
 """
 
 from __future__ import annotations
