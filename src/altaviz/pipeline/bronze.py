@@ -84,7 +84,7 @@ def ingest(run: RunContext, source: Path) -> int:
     gate = Gate.of(engine, run.config)
     rejected = 0
     with WriteBehind() as writer:
-        for group_id, group in _commits(run, pending, ids, landed_on, group_of):
+        for group_id, group in _commits(run, pending, names, ids, landed_on, group_of):
             records, refused = _read_landing_files(run, group, names, landed_on)
             for f, reason in refused.items():
                 _refuse_file(run, writer, names[f], _refused(ids[f]), reason, landed_on[f])
@@ -154,6 +154,7 @@ def recorded_groups(engine: Engine, file_ids: list[str]) -> dict[str, str]:
 def _commits(
     run: RunContext,
     pending: list[Path],
+    names: dict[Path, str],
     ids: dict[Path, str],
     landed_on: dict[Path, date],
     group_of: dict[str, str],
@@ -167,25 +168,21 @@ def _commits(
     ``landing_files`` before it: a group whose commit never came (the run was stopped) is
     retried as it was, so its files are never ingested twice.
     """
+    grouped = run.engine.one_txn_per_commit
+    retried: dict[str | None, list[Path]] = {}
     by_date: dict[date, list[Path]] = {}
-    if not run.engine.one_txn_per_commit:
-        for f in pending:
-            by_date.setdefault(landed_on[f], []).append(f)
-        yield from ((None, group) for _, group in sorted(by_date.items()))
-        return
-    retried: dict[str, list[Path]] = {}
     for f in pending:
-        if ids[f] in group_of:
+        if grouped and ids[f] in group_of:
             retried.setdefault(group_of[ids[f]], []).append(f)
         else:
             by_date.setdefault(landed_on[f], []).append(f)
-    fresh = []
-    for days in date_batches(sorted(by_date), run.engine.batch_days):
+    fresh: list[tuple[str | None, list[Path]]] = []
+    for days in date_batches(sorted(by_date), run.engine.batch_days if grouped else 1):
         members = [f for d in days for f in by_date[d]]
         digest = hashlib.sha256("\n".join(sorted(ids[f] for f in members)).encode()).hexdigest()
-        fresh.append((f"files:{digest[:32]}", members))
-    if fresh:
-        recorded = [(group, f) for group, members in fresh for f in members]
+        fresh.append((f"files:{digest[:32]}" if grouped else None, members))
+    recorded = [(group, f) for group, members in fresh if group for f in members]
+    if recorded:
         run.engine.merge(
             lake.LANDING_FILES,
             run.engine.frame(
@@ -193,13 +190,13 @@ def _commits(
                 {
                     "file_id": [ids[f] for _, f in recorded],
                     "group_id": [group for group, _ in recorded],
-                    "path": [f.as_posix() for _, f in recorded],
+                    "path": [names[f] for _, f in recorded],
                     "recorded_at": [run.started] * len(recorded),
                 },
             ),
         )
-    groups = [*retried.items(), *fresh]
-    yield from sorted(groups, key=lambda g: min(landed_on[f] for f in g[1]))
+    commits = [*retried.items(), *fresh]
+    yield from sorted(commits, key=lambda c: min(landed_on[f] for f in c[1]))
 
 
 def _landing_date(path: Path) -> date:

@@ -119,16 +119,16 @@ def needed_dates(days: tuple[date, ...] | list[date], history: timedelta) -> lis
 def unit_features(inputs: dict[str, Frame], facts: ScoringFacts) -> dict[str, Frame]:
     """``features``: the feature store's rows of the scored days (see
     :data:`FEATURE_INPUTS`)."""
-    feature_set = facts.models.features.feature_set
-    parts = [
-        hourly_features(
-            hourly_window(inputs["hourly"], day, timedelta(0)),
-            facts.baselines_on(day),
-            feature_set,
-        )
-        for day in facts.days
-    ]
+    hourly = inputs["hourly"]
+    parts = [_day_features(facts, hourly, day, facts.baselines_on(day)) for day in facts.days]
     return {"features": nw.concat(parts)}
+
+
+def _day_features(facts: ScoringFacts, hourly: Frame, day: date, baselines: Frame) -> Frame:
+    """The feature rows of ``day``'s hours, against the bands valid that day."""
+    return hourly_features(
+        hourly_window(hourly, day, timedelta(0)), baselines, facts.models.features.feature_set
+    )
 
 
 def unit_scores(inputs: dict[str, Frame], facts: ScoringFacts) -> dict[str, Frame]:
@@ -144,11 +144,7 @@ def unit_scores(inputs: dict[str, Frame], facts: ScoringFacts) -> dict[str, Fram
         for day in facts.days:
             baselines = facts.baselines_on(day)
             hourly = hourly_window(all_hourly, day, history)
-            today = hourly_features(
-                hourly_window(hourly, day, timedelta(0)),
-                baselines,
-                facts.models.features.feature_set,
-            )
+            today = _day_features(facts, hourly, day, baselines)
             features.append(today)
             predictions.append(_predictions(facts, units, day, hourly, today, baselines))
         out["features"] = nw.concat(features)

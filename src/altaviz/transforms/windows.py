@@ -297,7 +297,7 @@ def per_unit_frames(
     out_names = list(outputs)
     out_schemas = {k: _plain(_collected(v).to_arrow().schema) for k, v in outputs.items()}
     outgoing = pa.schema(
-        [pa.field("_frame", pa.int32())]
+        [pa.field(unit_rows.FRAME, pa.int32())]
         + [pa.field(f"_{j}", pa.struct(list(out_schemas[k]))) for j, k in enumerate(out_names)]
     )
 
@@ -336,7 +336,7 @@ def per_unit_frames(
         .localCheckpoint(eager=True, storageLevel=StorageLevel.DISK_ONLY)
     )
     return {
-        k: nw.from_native(result.filter(F.col("_frame") == j).select(f"_{j}.*"))
+        k: nw.from_native(result.filter(F.col(unit_rows.FRAME) == j).select(f"_{j}.*"))
         for j, k in enumerate(out_names)
     }
 
