@@ -283,6 +283,20 @@ def _model_alerts(
             ),
         ]
     ).filter(~nw.col("level").is_null() & (nw.col("timestamp") < end))
+    # A prediction of an hour in which a repair finished describes the unit before it: judged
+    # at the hour's end it would open the repaired unit's first alert on the old unit's data.
+    repairs = facts.frame("repairs").select("compressor_id", "repaired_at")
+    stale = (
+        evaluations.select("compressor_id", "timestamp")
+        .unique()
+        .join(repairs, on="compressor_id", how="inner")
+        .filter(
+            (nw.col("repaired_at") > nw.col("timestamp") - timedelta(hours=1))
+            & (nw.col("repaired_at") <= nw.col("timestamp"))
+        )
+        .select("compressor_id", "timestamp")
+    )
+    evaluations = evaluations.join(stale, on=["compressor_id", "timestamp"], how="anti")
     # Only pairs abnormal on a day of the batch, or carrying an open alert, can open or
     # close one.
     carried = inputs["carried"]
