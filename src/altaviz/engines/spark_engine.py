@@ -166,6 +166,9 @@ class SparkEngine(DeltaLogMetadata):
                     errors.append(F.lit(f"missing column {name}"))
                 continue
             value = F.col(name)
+            if present[name] == target.simpleString():  # already its type: nothing to check
+                exprs.append(value.alias(name))
+                continue
             if kind == "timestamp" and present[name] == "string":
                 cast = F.try_to_timestamp(value)
             else:

@@ -15,8 +15,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 import narwhals as nw
@@ -82,13 +83,13 @@ def ingest(run: RunContext, source: Path) -> int:
         return 0
     landed_on = {f: _landing_date(f) for f in pending}  # every folder checked before a write
     gate = Gate.of(engine, run.config)
-    rejected = 0
+    lettered = run.rows.dead_letter
+    on_record = 0  # rejected records whose letters an earlier, stopped run wrote
     with WriteBehind() as writer:
         for group_id, group in _commits(run, pending, names, ids, landed_on, group_of):
             records, refused = _read_landing_files(run, group, names, landed_on)
             for f, reason in refused.items():
                 _refuse_file(run, writer, names[f], _refused(ids[f]), reason, landed_on[f])
-                rejected += 1
             group = [f for f in group if f not in refused]
             if records is None:
                 continue
@@ -116,19 +117,23 @@ def ingest(run: RunContext, source: Path) -> int:
                 bronze_txns=bronze_txns,
                 dead_txns=dead_txns,
                 unseen=unseen,
-                write=lambda spec, frame, txns: writer.submit(engine.append, spec, frame, txns),
+                write=partial(_write, run, writer),
+                rereadable=True,
             )
-            run.rows.bronze += landed.accepted
-            if dead_txns:
-                run.rows.dead_letter += landed.rejected
-            rejected += landed.rejected
-            log.info(
-                "bronze: %d landing file(s), %d accepted, %d rejected",
-                len(group),
-                landed.accepted,
-                landed.rejected,
-            )
-    return rejected
+            if not dead_txns:
+                on_record += landed.rejected
+            log.info("bronze: %d landing file(s) queued", len(group))
+    # Counted from the commits, which have all landed once the writer is done.
+    return run.rows.dead_letter - lettered + on_record
+
+
+def _write(
+    run: RunContext, writer: WriteBehind, spec: lake.TableSpec, frame: Frame, txns: Sequence[Txn]
+) -> None:
+    """Queue a commit of landed rows, counted from the commit (on Spark a count of their
+    own would read the files once more)."""
+    layer = "bronze" if spec is lake.SENSOR_READINGS else "dead_letter"
+    writer.submit(run.engine.append, spec, frame, txns, then=partial(run.rows.add, layer))
 
 
 def _letters_of(sources: list[str]) -> Callable[[Frame, lake.TableSpec], Frame]:

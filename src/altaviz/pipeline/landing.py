@@ -12,13 +12,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 import narwhals as nw
 
 from altaviz.config import AppConfig
 from altaviz.config.schema import CleaningRules
-from altaviz.core.frames import Frame, done, height
+from altaviz.core.frames import Frame, done, height, scanned, values
 from altaviz.engines import Engine, Txn
 from altaviz.lake import catalog as lake
 from altaviz.lake.catalog import TableSpec
@@ -33,15 +34,16 @@ class Gate:
     """What a record must pass to enter bronze: a registered unit, a well-formed ID, the
     cleaning rules' bounds and clock."""
 
-    known: Frame  # compressor_id of every registered unit
+    fleet: frozenset[str]  # the compressor_id of every registered unit
     cleaning: CleaningRules
     pattern: str
 
     @classmethod
     def of(cls, engine: Engine, config: AppConfig) -> Gate:
         """The gate of the fleet registered in ``engine``'s lakehouse."""
+        registered = engine.read(lake.COMPRESSOR_METADATA).select("compressor_id")
         return cls(
-            done(engine.read(lake.COMPRESSOR_METADATA).select("compressor_id")),
+            frozenset(values(registered, "compressor_id")),
             config.thresholds.cleaning,
             cls.of_pattern(config),
         )
@@ -55,9 +57,19 @@ class Gate:
 
 @dataclass(frozen=True)
 class LandedBatch:
-    accepted: int
-    rejected: int
+    good: Frame  # the accepted rows as written to sensor_readings
     letters: Frame  # the rejected rows as written to dead_letter (for a dead-letter topic)
+
+    @cached_property
+    def accepted(self) -> int:
+        """Rows accepted into bronze, counted when first asked (a caller that counts its
+        commits' rows never asks: on Spark a count is a job of its own)."""
+        return height(self.good)
+
+    @cached_property
+    def rejected(self) -> int:
+        """Rows rejected, counted when first asked (as :attr:`accepted`)."""
+        return height(self.letters)
 
 
 def land_batch(
@@ -72,27 +84,35 @@ def land_batch(
     dead_txns: Sequence[Txn],
     unseen: Callable[[Frame, TableSpec], Frame] | None = None,
     write: Write | None = None,
+    rereadable: bool = False,
 ) -> LandedBatch:
     """Judge ``records`` at ``now`` and land them: accepted rows in bronze, rejected rows in
     the dead letter (skipped when ``dead_txns`` is empty: that file's letters are already
-    there).
+    there). The rows are counted only when the returned batch is asked.
 
     ``meta`` adds the ingestion columns (``ingested_at``, ``batch_id``, ``ingestion_date``);
     ``raw_record`` adds the dead letter's ``raw_record`` to rejected rows; ``unseen`` drops
     rows a table already holds (a consumer replaying after a crash between its two commits);
-    ``write`` commits (default ``engine.append``).
+    ``write`` commits (default ``engine.append``). ``rereadable``: ``records`` can be read
+    again (files, not a stream's batch), so Spark judges them once per write rather than
+    keeping the judged rows (reading files again costs less than keeping millions of rows).
     """
     write = write or engine.append
     unseen = unseen or (lambda rows, _spec: rows)
-    judged = done(rejection_reasons(records, gate.known, gate.cleaning, gate.pattern, now))
+    keep = scanned if rereadable else done
+    judged = keep(rejection_reasons(records, gate.fleet, gate.cleaning, gate.pattern, now))
     letters = judged.filter(~nw.col("reason").is_null())
     if dead_txns:
         letters = unseen(raw_record(letters).with_columns(*meta), lake.DEAD_LETTER)
-    rejected = height(letters)
-    if dead_txns and rejected:
-        write(lake.DEAD_LETTER, letters, list(dead_txns))
     good = unseen(
         judged.filter(nw.col("reason").is_null()).with_columns(*meta), lake.SENSOR_READINGS
     )
+    landed = LandedBatch(good, letters)
+    # Files judged on Spark are not counted before their letters are written: that count
+    # would be one more pass over every file. Their commit records the transaction, and
+    # how many letters it wrote (possibly none).
+    uncounted = rereadable and isinstance(letters, nw.LazyFrame)
+    if dead_txns and (uncounted or landed.rejected):
+        write(lake.DEAD_LETTER, letters, list(dead_txns))
     write(lake.SENSOR_READINGS, good, list(bronze_txns))
-    return LandedBatch(height(good), rejected, letters)
+    return landed

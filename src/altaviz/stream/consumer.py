@@ -30,7 +30,7 @@ import narwhals as nw
 import polars as pl
 
 from altaviz.config import AppConfig
-from altaviz.core.frames import Frame, height
+from altaviz.core.frames import Frame
 from altaviz.engines import Engine, Txn
 from altaviz.lake import catalog as lake
 from altaviz.pipeline import Gate, land_batch
@@ -137,7 +137,7 @@ class StreamConsumer:
         if partitions is None:
             raise StreamError(f"topic {self.conn.topic} does not exist on {self.conn.describe}")
         self._gate = Gate.of(self.engine, self.config)
-        if height(self._gate.known) == 0:
+        if not self._gate.fleet:
             raise StreamError(
                 "no registered fleet in the lakehouse: pass --source with the fleet's "
                 "compressor_metadata.parquet (written by `altaviz simulate`)"

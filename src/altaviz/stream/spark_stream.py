@@ -32,7 +32,6 @@ import polars as pl
 
 from altaviz.config import AppConfig
 from altaviz.engines import Engine, Txn
-from altaviz.lake import catalog as lake
 from altaviz.pipeline import Gate, land_batch
 from altaviz.stream import StreamError
 from altaviz.stream.connection import Connection
@@ -146,17 +145,12 @@ def run_spark_stream(
     registry = Registry.packaged()
     load_schemas(conn, conn.schemas_topic, registry)
     schemas = [registry.reader, *registry.schemas().values()]
-    known = nw.to_native(engine.read(lake.COMPRESSOR_METADATA).select("compressor_id"))
-    if known.isEmpty():
+    gate = Gate.of(engine, config)
+    if not gate.fleet:
         raise StreamError(
             "no registered fleet in the lakehouse: pass --source with the fleet's "
             "compressor_metadata.parquet (written by `altaviz simulate`)"
         )
-    gate = Gate(
-        nw.from_native(known.localCheckpoint()),
-        config.thresholds.cleaning,
-        Gate.of_pattern(config),
-    )
     # The decoder's output schema, from its one definition (decode.DECODED_SCHEMA).
     decoded_schema = from_arrow_schema(pl.DataFrame(schema=DECODED_SCHEMA).to_arrow().schema)
     source = (

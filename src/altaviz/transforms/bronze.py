@@ -8,13 +8,15 @@ its timestamp is absurd (before ``earliest_timestamp``) or lies in the future (m
 
 from __future__ import annotations
 
+import re
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
 import narwhals as nw
 
 from altaviz.config.schema import CleaningRules
-from altaviz.core.frames import Frame, height
+from altaviz.core.frames import Frame
 
 REASON = "reason"
 
@@ -30,7 +32,7 @@ def compressor_id_pattern(prefix: str, min_digits: int) -> str:
 
 def rejection_reasons(
     records: Frame,
-    known_ids: Frame,
+    fleet: Collection[str],
     rules: CleaningRules,
     id_pattern: str,
     arrived_fallback: datetime,
@@ -38,42 +40,20 @@ def rejection_reasons(
     """``records`` with a ``reason`` column: null for a valid record, else why it is rejected.
 
     ``records`` carries the raw telemetry columns and ``type_error`` (a reason found while
-    reading, or null). ``arrived_fallback`` is the moment of ingestion: no reading may be
-    stamped later than it (beyond the tolerance), and it stands in for a missing
-    ``received_at``.
+    reading, or null). ``fleet`` holds the registered compressor IDs. ``arrived_fallback`` is
+    the moment of ingestion: no reading may be stamped later than it (beyond the tolerance),
+    and it stands in for a missing ``received_at``.
     """
-    # IDs are judged once each (a fleet has thousands, a day has millions of readings).
-    registered = known_ids.select(nw.col("compressor_id"), nw.lit(True).alias("_registered"))
-    ids = (
-        records.select("compressor_id")
-        .unique()
-        .filter(~nw.col("compressor_id").is_null())
-        .join(registered, on="compressor_id", how="left")
-        .with_columns(nw.col("compressor_id").str.contains(id_pattern).alias("_well_formed"))
-    )
-    bad_ids = ids.filter(nw.col("_registered").is_null() | ~nw.col("_well_formed"))
-    if height(bad_ids):
-        flagged = nw.col("_bad").fill_null(False)
-        with_fleet = (
-            records.join(
-                bad_ids.with_columns(nw.lit(True).alias("_bad")), on="compressor_id", how="left"
-            )
-            .with_columns(
-                nw.when(flagged)
-                .then(nw.col("_registered"))
-                .otherwise(nw.lit(True))
-                .alias("_registered"),
-                nw.when(flagged)
-                .then(nw.col("_well_formed"))
-                .otherwise(nw.lit(True))
-                .alias("_well_formed"),
-            )
-            .drop("_bad")
-        )
-    else:  # the usual case: every ID in the batch is a known, well-formed one
-        with_fleet = records.with_columns(
-            nw.lit(True).alias("_registered"), nw.lit(True).alias("_well_formed")
-        )
+    # A fleet is thousands of IDs: a set lookup per record, with no pass over the records
+    # of their own to find their IDs first (on Spark a job over every file). The pattern is
+    # matched only against IDs outside the fleet's well-formed ones: a regex per record
+    # cost Spark more than the rest of the checks together.
+    pattern = re.compile(id_pattern)
+    cleared = sorted(i for i in fleet if pattern.search(i))
+    registered = nw.col("compressor_id").is_in(sorted(fleet)) if fleet else nw.lit(False)
+    well_formed = nw.col("compressor_id").str.contains(id_pattern)
+    if cleared:
+        well_formed = nw.col("compressor_id").is_in(cleared) | well_formed
     arrived = (
         nw.when(nw.col("received_at").is_null())
         .then(nw.lit(arrived_fallback))
@@ -84,11 +64,8 @@ def rejection_reasons(
     checks: list[tuple[nw.Expr, nw.Expr]] = [
         (~nw.col("type_error").is_null(), nw.col("type_error")),
         (nw.col("compressor_id").is_null(), nw.lit("missing compressor_id")),
-        (
-            ~nw.col("_well_formed"),
-            nw.lit(f"malformed compressor_id (expected {id_pattern})"),
-        ),
-        (nw.col("_registered").is_null(), nw.lit("unknown compressor_id: not in the fleet")),
+        (~well_formed, nw.lit(f"malformed compressor_id (expected {id_pattern})")),
+        (~registered, nw.lit("unknown compressor_id: not in the fleet")),
         (nw.col("timestamp").is_null(), nw.lit("missing timestamp")),
         (
             nw.col("timestamp") < nw.lit(rules.earliest_timestamp),
@@ -109,6 +86,4 @@ def rejection_reasons(
     reason: Any = nw.when(checks[0][0]).then(checks[0][1])
     for condition, text in checks[1:]:
         reason = reason.when(condition).then(text)
-    return with_fleet.with_columns(reason.otherwise(nw.lit(None)).alias(REASON)).drop(
-        "_registered", "_well_formed"
-    )
+    return records.with_columns(reason.otherwise(nw.lit(None)).alias(REASON))

@@ -13,9 +13,10 @@ from datetime import date, timedelta
 from typing import Any
 
 import narwhals as nw
+import polars as pl
 
 from altaviz.config.schema import QualityRules
-from altaviz.core.frames import Frame, rows
+from altaviz.core.frames import Frame, local
 from altaviz.transforms.silver import CleaningCounts
 from altaviz.transforms.windows import with_epoch_micros
 
@@ -83,49 +84,71 @@ def quality_reports(
     critical_sensors: list[str],
 ) -> list[QualityReport]:
     """One report per day of ``counts``, from that day's silver rows (``silver`` holds the
-    days, with their ``date``). The figures of all the days come back in one small read."""
+    days, with their ``date``). The rows are read once, into figures per unit and day (a
+    few thousand rows a day), from which each day's checks are computed on the driver."""
     late_after = rules.late_arrivals.late_after_minutes
-    day_end = nw.col("timestamp").dt.truncate("1d") + timedelta(days=1)
-    # Microseconds, whose differences are exact: the figures do not depend on the engine.
-    timed = with_epoch_micros(
-        silver.with_columns(day_end.alias("_day_end")),
-        {"_t": "timestamp", "_r": "received_at", "_e": "_day_end"},
-    )
-    per_day = timed.group_by("date").agg(
-        nw.col("compressor_id").n_unique().alias("units"),
-        nw.len().alias("rows"),
-        nw.col("_r").max().alias("_newest_arrival"),
-        nw.col("_e").max().alias("_end"),
-        *(
-            (~nw.col(s).is_null()).cast(nw.Float64).mean().alias(f"complete_{s}")
-            for s in critical_sensors
-        ),
-        (nw.col("discharge_pressure_psi") > nw.col("suction_pressure_psi"))
-        .cast(nw.Float64)
-        .mean()
-        .alias("pressure_ok"),
-        ((nw.col("_r") - nw.col("_t")) > late_after * 60e6).cast(nw.Float64).mean().alias("late"),
-    )
-    # The data's own clock: the latest arrival, but never past the day's end.
-    per_day = per_day.with_columns(
-        nw.min_horizontal(nw.col("_newest_arrival"), nw.col("_end")).alias("_clock")
-    )
-    per_unit = (
-        timed.group_by("date", "compressor_id")
-        .agg(nw.len().alias("n"), nw.col("_t").max().alias("newest"))
-        .join(per_day.select("date", "_clock"), on="date", how="inner")
-        .group_by("date")
-        .agg(
-            ((nw.col("_clock") - nw.col("newest")) / 60e6).median().alias("freshness"),
-            nw.col("n").quantile(0.05, "linear").alias("_p05"),
-            nw.col("n").mean().alias("_avg"),
-        )
-    )
-    figures = {r["date"]: r for r in rows(per_day.join(per_unit, on="date", how="left"))}
+    figures = local(unit_day_figures(silver, late_after, critical_sensors))
+    per_day = {r["date"]: r for r in _day_figures(nw.to_native(figures), critical_sensors)}
     return [
-        _report(day, figures.get(day), counts[day], registered_units, rules, critical_sensors)
+        _report(day, per_day.get(day), counts[day], registered_units, rules, critical_sensors)
         for day in counts
     ]
+
+
+def unit_day_figures(silver: Frame, late_after_minutes: float, sensors: list[str]) -> Frame:
+    """Per unit and day: its rows, its newest reading and arrival (microseconds since 1970:
+    their differences are exact on every engine), and the counts the checks divide - present
+    values of each of ``sensors``, readings with discharge above suction, late arrivals
+    (each with how many rows could say)."""
+    timed = with_epoch_micros(silver, {"_t": "timestamp", "_r": "received_at"})
+    pressure_ok = nw.col("discharge_pressure_psi") > nw.col("suction_pressure_psi")
+    late = (nw.col("_r") - nw.col("_t")) > late_after_minutes * 60e6
+    return timed.group_by("date", "compressor_id").agg(
+        nw.len().alias("n"),
+        nw.col("_t").max().alias("newest"),
+        nw.col("_r").max().alias("newest_arrival"),
+        *((~nw.col(s).is_null()).cast(nw.Int64).sum().alias(f"present_{s}") for s in sensors),
+        pressure_ok.cast(nw.Int64).sum().alias("pressure_ok"),
+        (~pressure_ok.is_null()).cast(nw.Int64).sum().alias("pressure_known"),
+        late.cast(nw.Int64).sum().alias("late"),
+        (~late.is_null()).cast(nw.Int64).sum().alias("late_known"),
+    )
+
+
+def _day_figures(figures: pl.DataFrame, sensors: list[str]) -> list[dict[str, Any]]:
+    """Each day's figures from its units' (see :func:`unit_day_figures`): units reporting,
+    rows, sensor completeness, pressure consistency, late share, the median unit's
+    freshness against the data's own clock, and the rows per unit's 5th percentile and
+    mean."""
+    per_day = figures.group_by("date").agg(
+        pl.len().alias("units"),
+        pl.col("n").sum().alias("rows"),
+        # The data's own clock: the latest arrival, but never past the day's end.
+        pl.min_horizontal(
+            pl.col("newest_arrival").max(),
+            (pl.col("date").first().cast(pl.Datetime("us")) + timedelta(days=1)).dt.epoch("us"),
+        ).alias("_clock"),
+        *(
+            (pl.col(f"present_{s}").sum() / pl.col("n").sum()).alias(f"complete_{s}")
+            for s in sensors
+        ),
+        _share("pressure_ok", "pressure_known").alias("pressure_ok"),
+        _share("late", "late_known").alias("late"),
+        pl.col("n").quantile(0.05, "linear").alias("_p05"),
+        pl.col("n").mean().alias("_avg"),
+    )
+    freshness = (
+        figures.join(per_day.select("date", "_clock"), on="date")
+        .group_by("date")
+        .agg(((pl.col("_clock") - pl.col("newest")) / 60e6).median().alias("freshness"))
+    )
+    return per_day.join(freshness, on="date").to_dicts()
+
+
+def _share(part: str, whole: str) -> pl.Expr:
+    """``part``'s total over ``whole``'s, null when ``whole`` totals 0 (no row could say)."""
+    total = pl.col(whole).sum()
+    return pl.when(total > 0).then(pl.col(part).sum() / total)
 
 
 def quality_report(

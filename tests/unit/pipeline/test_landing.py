@@ -26,8 +26,7 @@ def engine(tmp_path, config):
 
 @pytest.fixture
 def gate(config) -> Gate:
-    known = nw.from_native(pl.DataFrame({"compressor_id": ["COMP-0001"]}))
-    return Gate(known, config.thresholds.cleaning, Gate.of_pattern(config))
+    return Gate(frozenset({"COMP-0001"}), config.thresholds.cleaning, Gate.of_pattern(config))
 
 
 def records() -> nw.DataFrame:
