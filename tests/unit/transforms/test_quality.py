@@ -59,3 +59,13 @@ def test_readings_arriving_late_are_counted(report):
     _, checks = report(day, registered=1)
     assert checks["late_arrivals"].value == pytest.approx(late / 288)
     assert checks["late_arrivals"].severity == "critical"
+
+
+def test_pressure_consistency_counts_only_readings_with_both_pressures(report):
+    day = steady_day(wobble=0.0)
+    day["suction_pressure_psi"] = [300.0] * 288
+    day["discharge_pressure_psi"] = [None if i % 2 else 400.0 for i in range(288)]
+    _, checks = report(day, registered=1)
+    assert checks["pressure_consistency"].value == 1.0  # a missing value is no inconsistency
+    assert checks["sensor_completeness"].value == 0.5
+    assert checks["sensor_completeness"].detail == "worst sensor: discharge_pressure_psi"
