@@ -104,6 +104,12 @@ class Engine(Protocol):
         """The table as a lazy frame (empty, with its schema, if it does not exist)."""
         ...
 
+    def read_local(self, spec: TableSpec, where: nw.Expr | None = None) -> nw.DataFrame[Any]:
+        """The table (or its rows matching ``where``) as an eager Polars frame in this
+        process: for the fleet-sized tables the driver works on (maintenance, baselines,
+        packing checks, cases)."""
+        ...
+
     def read_added(self, spec: TableSpec, since_version: int | None) -> nw.LazyFrame[Any]:
         """Rows of files added to an append-only table after ``since_version``."""
         ...

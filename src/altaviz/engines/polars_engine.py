@@ -76,6 +76,9 @@ class PolarsEngine(DeltaLogMetadata):
             frame = nw.from_native(pl.scan_delta(self.uri(spec), storage_options=self._options))
         return frame if where is None else frame.filter(where)
 
+    def read_local(self, spec: TableSpec, where: nw.Expr | None = None) -> nw.DataFrame[Any]:
+        return self.read(spec, where).collect()
+
     def read_added(self, spec: TableSpec, since_version: int | None) -> nw.LazyFrame[Any]:
         _, files = self._added_files(spec, since_version)
         if not files:

@@ -18,6 +18,7 @@ from typing import Any
 
 import narwhals as nw
 
+from altaviz.core.frames import local
 from altaviz.engines.base import (
     Frame,
     Partitions,
@@ -113,6 +114,11 @@ class SparkEngine(DeltaLogMetadata):
     def read(self, spec: TableSpec, where: nw.Expr | None = None) -> nw.LazyFrame[Any]:
         frame = nw.from_native(self._native(spec))
         return frame if where is None else frame.filter(where)
+
+    def read_local(self, spec: TableSpec, where: nw.Expr | None = None) -> nw.DataFrame[Any]:
+        if spec.name in SMALL_TABLES:  # read on the driver already: no Spark job to collect
+            return self._driver.read_local(spec, where)
+        return local(self.read(spec, where))
 
     def read_added(self, spec: TableSpec, since_version: int | None) -> nw.LazyFrame[Any]:
         _, files = self._added_files(spec, since_version)

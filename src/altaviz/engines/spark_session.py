@@ -64,6 +64,9 @@ LOCAL_CONF = {
     # Delta rebuilds a table's snapshot state on every read; 50 partitions (the default,
     # sized for clusters) make that dominate on two cores.
     "spark.databricks.delta.snapshotPartitions": "2",
+    # Nor a checksum of the table's whole state after every commit (an optional file that
+    # neither engine needs to read a table).
+    "spark.databricks.delta.writeChecksumFile.enabled": "false",
     # A partition replace writes only rows of its partitions (the pipeline selects them):
     # checking that again would scan every written row a second time.
     "spark.databricks.delta.replaceWhere.constraintCheck.enabled": "false",

@@ -96,7 +96,7 @@ def _diagnoses(
             nw.col("hour") >= since
         )
     )
-    bands = local(engine.read(lake.UNIT_BASELINES, mine))
+    bands = engine.read_local(lake.UNIT_BASELINES, mine)
     baselines = nw.to_native(current_baselines(bands, nw.from_native(repairs), now))
     models = _latest_predictions(engine, mine, now)
     found = {d["compressor_id"]: d for d in suspected_modes(recent, baselines, rules)}

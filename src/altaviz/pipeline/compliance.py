@@ -135,7 +135,7 @@ def programme(engine: Engine, config: AppConfig, as_of: datetime | None = None) 
     factors = config.models.emissions
     return packing.programme_status(
         _units(engine),
-        _native(engine.read(lake.PACKING_MEASUREMENTS)),
+        nw.to_native(engine.read_local(lake.PACKING_MEASUREMENTS)),
         _native(engine.read(lake.OPERATING_MODE_DAYS)),
         config.models.packing,
         factors.packing_vent_limit_scfm_per_cylinder,

@@ -60,18 +60,16 @@ class RunContext:
     def repairs(self) -> Frame:
         """The fleet's finished repairs (compressor_id, repaired_at), read once a run."""
         if self._repairs is None:
-            self._repairs = done(repairs_from(self.engine.read(lake.MAINTENANCE_EVENTS)))
+            self._repairs = done(repairs_from(self.engine.read_local(lake.MAINTENANCE_EVENTS)))
         return self._repairs
 
     def downtime(self) -> Frame:
         """When each unit was down for maintenance (compressor_id, started_at, completed_at),
         read once a run."""
         if self._downtime is None:
-            self._downtime = done(
-                self.engine.read(lake.MAINTENANCE_EVENTS)
-                .filter(~nw.col("started_at").is_null())
-                .select("compressor_id", "started_at", "completed_at")
-            )
+            self._downtime = self.engine.read_local(
+                lake.MAINTENANCE_EVENTS, ~nw.col("started_at").is_null()
+            ).select("compressor_id", "started_at", "completed_at")
         return self._downtime
 
     @contextmanager

@@ -66,7 +66,7 @@ def gold_days(
         hours=nw.to_native(local(reported_hours(batch))),
         repairs=nw.to_native(local(run.repairs())),
         downtime=nw.to_native(local(run.downtime())),
-        baselines=nw.to_native(local(run.engine.read(lake.UNIT_BASELINES))),
+        baselines=nw.to_native(run.engine.read_local(lake.UNIT_BASELINES)),
     )
     out = per_unit_frames(
         inputs,

@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 import narwhals as nw
 import polars as pl
 
-from altaviz.core.frames import local
 from altaviz.lake import catalog as lake
 from altaviz.notify.channels import deliver
 from altaviz.notify.plan import due_notifications
@@ -27,11 +26,11 @@ def notify_stage(run: RunContext, settings: Settings, now: datetime | None = Non
         return 0
     engine = run.engine
     now = now or engine.column_max(lake.SENSOR_CLEANED, "timestamp")
-    cases = nw.to_native(local(engine.read(lake.CASES)))
+    cases = nw.to_native(engine.read_local(lake.CASES))
     if now is None or not cases.height:
         return 0
     done_before = nw.to_native(
-        local(engine.read(lake.NOTIFICATIONS, nw.col("status") == "sent").select("notification_id"))
+        engine.read_local(lake.NOTIFICATIONS, nw.col("status") == "sent").select("notification_id")
     )
     due = due_notifications(cases, config, now, set(done_before["notification_id"]))
     if not due:

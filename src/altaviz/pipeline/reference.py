@@ -47,7 +47,7 @@ def load_reference(engine: Engine, source: Path, accept_fleet_change: bool = Fal
         # Tables of the fleet's size: compared on the driver (on Spark, a few rows each way
         # instead of a join, a checkpoint and a count as Spark jobs).
         incoming = local(engine.read_file(str(path), spec))
-        current = local(engine.read(spec))
+        current = engine.read_local(spec)
         if spec is lake.COMPRESSOR_METADATA:
             _check_fleet(engine, source, incoming, accept_fleet_change)
         changed = differing_rows(incoming, current, spec.schema.names)
@@ -58,11 +58,11 @@ def load_reference(engine: Engine, source: Path, accept_fleet_change: bool = Fal
 def fleet_id(engine: Engine) -> str | None:
     """The lakehouse's fleet ID: the hash of its units' identities as first registered (an
     accepted change later keeps the ID); None before the first run."""
-    history = nw.to_native(local(engine.read(lake.COMPRESSOR_METADATA_HISTORY)))
+    history = nw.to_native(engine.read_local(lake.COMPRESSOR_METADATA_HISTORY))
     registered = history.filter(pl.col("change") == "registered")
     if registered.height:
         return fingerprint(registered.select(lake.COMPRESSOR_METADATA.schema.names))
-    metadata = nw.to_native(local(engine.read(lake.COMPRESSOR_METADATA)))
+    metadata = nw.to_native(engine.read_local(lake.COMPRESSOR_METADATA))
     return fingerprint(metadata) if metadata.height else None
 
 
@@ -70,8 +70,8 @@ def _check_fleet(engine: Engine, source: Path, incoming: nw.DataFrame, accept: b
     """Refuse another fleet; version an accepted change (and the first registration) in the
     metadata's history."""
     new = nw.to_native(local(incoming))
-    current = nw.to_native(local(engine.read(lake.COMPRESSOR_METADATA)))
-    history = nw.to_native(local(engine.read(lake.COMPRESSOR_METADATA_HISTORY)))
+    current = nw.to_native(engine.read_local(lake.COMPRESSOR_METADATA))
+    history = nw.to_native(engine.read_local(lake.COMPRESSOR_METADATA_HISTORY))
     if current.height and not history.height:  # registered before versions were kept
         _record(
             engine,
@@ -79,7 +79,7 @@ def _check_fleet(engine: Engine, source: Path, incoming: nw.DataFrame, accept: b
             history,
             current.select("compressor_id").with_columns(pl.lit("registered").alias("change")),
         )
-        history = nw.to_native(local(engine.read(lake.COMPRESSOR_METADATA_HISTORY)))
+        history = nw.to_native(engine.read_local(lake.COMPRESSOR_METADATA_HISTORY))
     if not current.height:
         changes = new.select("compressor_id", pl.lit("registered").alias("change"))
     else:
