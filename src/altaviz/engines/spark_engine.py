@@ -122,18 +122,19 @@ class SparkEngine(DeltaLogMetadata):
 
     def read_added(self, spec: TableSpec, since_version: int | None) -> nw.LazyFrame[Any]:
         _, files = self._added_files(spec, since_version)
+        schema = spec.schema.spark()
+        # The data files' own columns, as the embedded engine reads them (the partition
+        # values live in the paths).
+        stored = [f for f in schema.fields if f.name not in spec.partition_by]
         if not files:
-            return nw.from_native(self._empty(spec))
-        from pyspark.sql import functions as F
+            return nw.from_native(self._empty(spec).select(*(f.name for f in stored)))
+        from pyspark.sql import types as T
 
-        # The rows of the files added after ``since_version``. Delta names every data file
-        # with a UUID, so the file name alone identifies it, however each reader spells paths.
-        names = [f.rsplit("/", 1)[-1] for f in files]
-        frame = self.spark.read.format("delta").load(self.uri(spec))
-        added = frame.where(
-            F.element_at(F.split(F.col("_metadata.file_path"), "/"), -1).isin(names)
-        )
-        return nw.from_native(added.select(*spec.schema.names))
+        # The added files themselves: a Delta read would first match every row of the table
+        # to its file's name. Tables here have no deletion vectors or column mapping
+        # (protocol 1/2), so a file's rows are the table's.
+        frame = self.spark.read.schema(T.StructType(stored)).parquet(*sorted(files))
+        return nw.from_native(frame)
 
     # ------------------------------------------------------------------ landing files
 
