@@ -15,7 +15,7 @@ import narwhals as nw
 
 from altaviz.config import AppConfig
 from altaviz.core.errors import AltavizError
-from altaviz.core.frames import Frame, done
+from altaviz.core.frames import Frame
 from altaviz.core.results import RowCounts
 from altaviz.engines import Engine
 from altaviz.lake import catalog as lake
@@ -60,7 +60,7 @@ class RunContext:
     def repairs(self) -> Frame:
         """The fleet's finished repairs (compressor_id, repaired_at), read once a run."""
         if self._repairs is None:
-            self._repairs = done(repairs_from(self.engine.read_local(lake.MAINTENANCE_EVENTS)))
+            self._repairs = repairs_from(self.engine.read_local(lake.MAINTENANCE_EVENTS))
         return self._repairs
 
     def downtime(self) -> Frame:

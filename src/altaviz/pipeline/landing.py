@@ -19,7 +19,7 @@ import narwhals as nw
 
 from altaviz.config import AppConfig
 from altaviz.config.schema import CleaningRules
-from altaviz.core.frames import Frame, done, height, scanned, values
+from altaviz.core.frames import Frame, done, height, scanned
 from altaviz.engines import Engine, Txn
 from altaviz.lake import catalog as lake
 from altaviz.lake.catalog import TableSpec
@@ -41,9 +41,9 @@ class Gate:
     @classmethod
     def of(cls, engine: Engine, config: AppConfig) -> Gate:
         """The gate of the fleet registered in ``engine``'s lakehouse."""
-        registered = engine.read(lake.COMPRESSOR_METADATA).select("compressor_id")
+        registered = engine.read_local(lake.COMPRESSOR_METADATA)["compressor_id"]
         return cls(
-            frozenset(values(registered, "compressor_id")),
+            frozenset(registered.to_list()),
             config.thresholds.cleaning,
             cls.of_pattern(config),
         )
