@@ -228,11 +228,6 @@ class SparkEngine(DeltaLogMetadata):
         if not hasattr(native, "sparkSession"):  # a frame computed on the driver (the models)
             table = spec.schema.conform(nw.from_native(native).lazy().collect().to_arrow())
             native = self.spark.createDataFrame(table)
-        if spec.partition_by:
-            # At most a task per core: each task writes a file per partition value it holds,
-            # and hundreds of small files (a day's hourly rows came as 60) cost more to write
-            # and to read than their rows. Coalescing never shuffles.
-            native = native.coalesce(self.spark.sparkContext.defaultParallelism)
         return _conform(native, spec)
 
     def _create(self, spec: TableSpec) -> None:

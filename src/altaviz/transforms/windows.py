@@ -335,8 +335,14 @@ def per_unit_frames(
         .mapInArrow(run, from_arrow_schema(outgoing))
         .localCheckpoint(eager=True, storageLevel=StorageLevel.DISK_ONLY)
     )
+    # The outputs are a fraction of the input's rows: read in at most a task per core (a
+    # coalesce, never a shuffle). Each task writes a file per partition value it holds, and
+    # ten days of gold in twelve partitions wrote 715 files for 52,000 daily rows.
+    cores = spark.sparkContext.defaultParallelism
     return {
-        k: nw.from_native(result.filter(F.col(unit_rows.FRAME) == j).select(f"_{j}.*"))
+        k: nw.from_native(
+            result.filter(F.col(unit_rows.FRAME) == j).select(f"_{j}.*").coalesce(cores)
+        )
         for j, k in enumerate(out_names)
     }
 
