@@ -15,6 +15,7 @@ from altaviz.core.sensors import SENSORS
 from altaviz.lake import catalog as lake
 from altaviz.pipeline.alert_store import carried_alerts, opened_on, recent_alerts, write_alerts
 from altaviz.pipeline.context import RunContext
+from altaviz.pipeline.silver import SilverBatch
 from altaviz.pipeline.write_behind import WriteBehind
 from altaviz.transforms import alerts as alert_rules
 from altaviz.transforms import gold
@@ -32,7 +33,7 @@ def gold_days(
     days: list[date],
     units: Frame,
     hourly_of: dict[date, Frame],
-    silver_of: dict[date, Frame],
+    silver_of: dict[date, SilverBatch],
 ) -> tuple[int, int, dict[date, Frame]]:
     """Operating modes, hourly and daily aggregates, bands, alerts and fleet health for a
     batch of consecutive days (all but fleet health unit by unit, see
@@ -47,6 +48,12 @@ def gold_days(
     start = day_bounds(first)[0]
     look_from = start - timedelta(hours=cfg.thresholds.alerts.lookback_hours)
     silver, batch = _silver_with_lookback(run, days, look_from, silver_of)
+    if all(d in silver_of for d in days):  # found by the cleaning's pass
+        parts = {id(silver_of[d]): silver_of[d].hours for d in days}.values()
+        hours = nw.concat([local(h) for h in parts]).unique()
+        hours = hours.filter(nw.col("hour").dt.date().is_in(days))
+    else:
+        hours = local(reported_hours(batch))
     trend_window = timedelta(hours=cfg.thresholds.trends.window_hours)
     types = alert_rules.RULE_TYPES
     window = timedelta(minutes=cfg.thresholds.alerts.aggregation_window_minutes)
@@ -63,7 +70,7 @@ def gold_days(
         days=tuple(days),
         thresholds=cfg.thresholds,
         interval_minutes=cfg.fleet.telemetry.interval_minutes,
-        hours=nw.to_native(local(reported_hours(batch))),
+        hours=nw.to_native(hours),
         repairs=nw.to_native(local(run.repairs())),
         downtime=nw.to_native(local(run.downtime())),
         baselines=nw.to_native(run.engine.read_local(lake.UNIT_BASELINES)),
@@ -99,7 +106,7 @@ def gold_days(
 
 
 def _silver_with_lookback(
-    run: RunContext, days: list[date], look_from: datetime, silver_of: dict[date, Frame]
+    run: RunContext, days: list[date], look_from: datetime, silver_of: dict[date, SilverBatch]
 ) -> tuple[Frame, Frame]:
     """The days' silver with the alert look-back's tail of the day before, and the days' own.
 
@@ -108,15 +115,17 @@ def _silver_with_lookback(
     """
     before = days[0] - DAY
     rebuilt = [d for d in days if d in silver_of]
-    frames = {id(silver_of[d]): silver_of[d] for d in rebuilt}
+    frames = {id(silver_of[d]): silver_of[d].silver for d in rebuilt}
     parts = [f.filter(nw.col("date").is_in(rebuilt)) for f in frames.values()]
     if len(rebuilt) < len(days):
         others = [d for d in days if d not in silver_of]
         parts.append(scanned(run.engine.read(lake.SENSOR_CLEANED, nw.col("date").is_in(others))))
     own = nw.concat(same_kind(parts))
-    tail = silver_of.get(before)
-    if tail is None:
+    kept = silver_of.get(before)
+    if kept is None:
         tail = run.engine.read(lake.SENSOR_CLEANED, nw.col("date") == before)
+    else:
+        tail = kept.silver
     tail = tail.filter((nw.col("date") == before) & (nw.col("timestamp") >= look_from))
     return nw.concat(same_kind([tail, own])), own
 

@@ -17,7 +17,7 @@ from altaviz.core.frames import Frame, done, height, values
 from altaviz.lake import catalog as lake
 from altaviz.pipeline.context import RunContext
 from altaviz.pipeline.gold import gold_days
-from altaviz.pipeline.silver import silver_days
+from altaviz.pipeline.silver import SilverBatch, silver_days
 from altaviz.pipeline.state import read_state, save_state
 from altaviz.pipeline.write_behind import WriteBehind
 from altaviz.transforms.quality import QualityReport
@@ -66,7 +66,7 @@ def promote(run: RunContext) -> Promotion:
     registered = height(units)
     held_before = _held_back(run, sorted(wanted - set(rebuild)))
     blocked: set[date] = set()
-    silver_of: dict[date, Frame] = {}
+    silver_of: dict[date, SilverBatch] = {}
     hourly_of: dict[date, Frame] = {}
     days = sorted(set(rebuild) | wanted)
     batches = list(date_batches(days, run.engine.batch_days))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import partial
 
 import narwhals as nw
 
@@ -12,7 +14,8 @@ from altaviz.core.sensors import SENSORS
 from altaviz.lake import catalog as lake
 from altaviz.pipeline.context import RunContext
 from altaviz.pipeline.write_behind import WriteBehind
-from altaviz.transforms.quality import QualityReport, quality_reports
+from altaviz.transforms.modes import reported_hours
+from altaviz.transforms.quality import QualityReport, reports_of, unit_day_figures
 from altaviz.transforms.silver import clean_days
 from altaviz.transforms.windows import unit_partitions
 
@@ -21,15 +24,24 @@ SILVER_HALO = timedelta(hours=1)  # leading readings the spike check needs
 SILVER_INPUT = ("timestamp", "compressor_id", *SENSORS, "received_at", "ingested_at")
 
 
+@dataclass(frozen=True)
+class SilverBatch:
+    """A batch of days' silver rows, and the hours in which any unit reported in them
+    (column ``hour``; on Spark a row per partition of units that reported in the hour)."""
+
+    silver: Frame
+    hours: Frame
+
+
 def silver_days(
     run: RunContext,
     writer: WriteBehind,
     days: list[date],
     bounds: dict[str, tuple[float, float]],
     registered: int,
-) -> tuple[list[QualityReport], Frame]:
+) -> tuple[list[QualityReport], SilverBatch]:
     """Clean event dates from bronze; queue their silver partitions and quality rows (one
-    commit each for all the days). Returns the days' reports and silver rows."""
+    commit each for all the days). Returns the days' reports and silver."""
     thresholds = run.config.thresholds
     window = None
     for day in days:  # each day with its leading halo (the days need not be consecutive)
@@ -37,22 +49,30 @@ def silver_days(
         inside = (nw.col("timestamp") >= lo) & (nw.col("timestamp") < hi)
         window = inside if window is None else window | inside
     bronze = scanned(run.engine.read(lake.SENSOR_READINGS, window).select(*SILVER_INPUT))
-    silver, counts = clean_days(
+    sensors = thresholds.cleaning.critical_sensors
+    figures = partial(
+        unit_day_figures,
+        late_after_minutes=thresholds.quality.late_arrivals.late_after_minutes,
+        sensors=sensors,
+    )
+    cleaned = clean_days(
         bronze,
         days,
         bounds,
         thresholds.cleaning,
         thresholds.operating_modes,
         partitions=unit_partitions(registered, len(days)),
+        # Computed in the cleaning's pass: no later pass reads the silver rows for them.
+        summaries={"figures": figures, "hours": reported_hours},
     )
+    silver, counts = cleaned.silver, cleaned.counts
     writer.submit(run.engine.replace, lake.SENSOR_CLEANED, silver, {"date": days})
-    reports = quality_reports(
-        silver, counts, registered, thresholds.quality, thresholds.cleaning.critical_sensors
-    )
+    figures_of = cleaned.summaries["figures"]
+    reports = reports_of(figures_of, counts, registered, thresholds.quality, sensors)
     quality = run.engine.frame(
         lake.QUALITY_METRICS,
         {k: [v for r in reports for v in r.rows()[k]] for k in reports[0].rows()},
     )
     writer.submit(run.engine.replace, lake.QUALITY_METRICS, quality, {"date": days})
     run.rows.silver += sum(c.rows_out for c in counts.values())
-    return reports, silver
+    return reports, SilverBatch(silver, cleaned.summaries["hours"])

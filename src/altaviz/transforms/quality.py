@@ -87,10 +87,23 @@ def quality_reports(
     days, with their ``date``). The rows are read once, into figures per unit and day (a
     few thousand rows a day), from which each day's checks are computed on the driver."""
     late_after = rules.late_arrivals.late_after_minutes
-    figures = local(unit_day_figures(silver, late_after, critical_sensors))
-    per_day = {r["date"]: r for r in _day_figures(nw.to_native(figures), critical_sensors)}
+    figures = unit_day_figures(silver, late_after, critical_sensors)
+    return reports_of(figures, counts, registered_units, rules, critical_sensors)
+
+
+def reports_of(
+    figures: Frame,
+    counts: dict[date, CleaningCounts],
+    registered_units: int,
+    rules: QualityRules,
+    critical_sensors: list[str],
+) -> list[QualityReport]:
+    """One report per day of ``counts`` from its silver's figures per unit and day (see
+    :func:`unit_day_figures`; cleaning computes them in its own pass)."""
+    per_day = _day_figures(nw.to_native(local(figures)), critical_sensors)
+    by_day = {r["date"]: r for r in per_day}
     return [
-        _report(day, per_day.get(day), counts[day], registered_units, rules, critical_sensors)
+        _report(day, by_day.get(day), counts[day], registered_units, rules, critical_sensors)
         for day in counts
     ]
 

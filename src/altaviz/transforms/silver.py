@@ -8,18 +8,18 @@ recent level with it, so it stays; an isolated glitch does not, so it goes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
 import narwhals as nw
 
 from altaviz.config.schema import CleaningRules, OperatingModeRules
-from altaviz.core.frames import Frame, done, rows
+from altaviz.core.frames import Frame, done, local
 from altaviz.core.sensors import SENSOR_INDEX, SENSORS
 from altaviz.transforms.modes import running
-from altaviz.transforms.windows import latest_per_key, per_unit, trailing_trimmed_mean
+from altaviz.transforms.windows import latest_per_key, per_unit_frames, trailing_trimmed_mean
 
 KEYS = ("compressor_id", "timestamp")
 MAD_TO_SIGMA = 1.4826  # median absolute deviation -> standard deviation for Gaussian noise
@@ -37,6 +37,16 @@ class CleaningCounts:
     out_of_bounds: dict[str, int]
 
 
+@dataclass(frozen=True)
+class CleanedDays:
+    """Silver rows for a batch of days, what cleaning did on each day, and the summaries of
+    the silver rows asked of :func:`clean_days`, by name."""
+
+    silver: Frame
+    counts: dict[date, CleaningCounts]
+    summaries: dict[str, Frame] = field(default_factory=dict)
+
+
 def clean_days(
     bronze: Frame,
     days: Sequence[date],
@@ -44,36 +54,58 @@ def clean_days(
     rules: CleaningRules,
     modes: OperatingModeRules,
     partitions: int | None = None,
-) -> tuple[Frame, dict[date, CleaningCounts]]:
+    summaries: Mapping[str, Callable[[Frame], Frame]] | None = None,
+) -> CleanedDays:
     """Silver rows for ``days`` from bronze rows of those days and the leading halo of each,
     and what cleaning did on each day. Each day is cleaned as it would be alone: a reading's
     level looks back only within the hour, and its noise scale is its unit's on its day.
-    ``partitions``: on Spark, at least how many to clean the units in."""
+
+    ``summaries``: transforms of whole units' silver rows (such as the quality figures per
+    unit and day), computed in the same pass; on Spark each partition's, to be combined.
+    ``partitions``: on Spark, at least how many to clean the units in.
+
+    On Spark the pass is one shuffle of the readings and one run of the Polars code per
+    partition, its results kept on the executors' disks; the counts and the summaries are a
+    few rows per unit and day, so no later pass reads the readings again.
+    """
+    summaries = dict(summaries or {})
+    if clash := set(summaries) & {"silver", "arrived", "kept"}:
+        raise ValueError(f"summaries may not be named {sorted(clash)}")
     in_days = nw.col("timestamp").dt.date().is_in(list(days))
     all_null = nw.all_horizontal(
         *(nw.col(s).is_null() for s in rules.critical_sensors), ignore_nulls=False
     )
 
-    def clean(readings: Frame) -> Frame:  # one unit's rows at a time would do
+    def clean(frames: dict[str, Frame]) -> dict[str, Frame]:  # one unit's rows at a time would do
+        readings = frames["bronze"]
         checked = null_out_of_bounds(deduplicate(readings), bounds)
-        return (
+        cleaned = done(
             null_spikes(checked, rules, in_days, running(modes))
             .lazy()
             .filter(in_days)
             .with_columns(nw.col("timestamp").dt.date().alias("date"), all_null.alias("_all_null"))
         )
+        silver = cleaned.filter(~nw.col("_all_null")).select(
+            "timestamp",
+            "compressor_id",
+            *SENSORS,
+            "received_at",
+            nw.col("spike_mask").cast(nw.Int32),
+            nw.col("bounds_mask").cast(nw.Int32),
+            "date",
+        )  # on Polars still in (compressor_id, timestamp) order from deduplication
+        out = {
+            "silver": silver,
+            "arrived": readings.filter(in_days)
+            .group_by(nw.col("timestamp").dt.date().alias("date"))
+            .agg(nw.len().alias("n")),
+            "kept": cleaned.group_by("date").agg(*_KEPT),
+        }
+        return {**out, **{name: summary(silver) for name, summary in summaries.items()}}
 
-    cleaned = done(per_unit(bronze, clean, partitions=partitions))
-    silver = cleaned.filter(~nw.col("_all_null")).select(
-        "timestamp",
-        "compressor_id",
-        *SENSORS,
-        "received_at",
-        nw.col("spike_mask").cast(nw.Int32),
-        nw.col("bounds_mask").cast(nw.Int32),
-        "date",
-    )  # on Polars still in (compressor_id, timestamp) order from deduplication
-    return done(silver), _counts(bronze.filter(in_days), cleaned, days)
+    out = per_unit_frames({"bronze": bronze}, clean, {}, partitions=partitions, large=("silver",))
+    counts = _counts(local(out["arrived"]), local(out["kept"]), days)
+    return CleanedDays(out["silver"], counts, {name: out[name] for name in summaries})
 
 
 def clean_day(
@@ -85,42 +117,42 @@ def clean_day(
 ) -> tuple[Frame, CleaningCounts]:
     """Silver rows for ``day`` from bronze rows of the day and its leading halo (see
     :func:`clean_days`)."""
-    silver, counts = clean_days(bronze, [day], bounds, rules, modes)
-    return silver, counts[day]
+    cleaned = clean_days(bronze, [day], bounds, rules, modes)
+    return cleaned.silver, cleaned.counts[day]
 
 
-def _counts(bronze: Frame, cleaned: Frame, days: Sequence[date]) -> dict[date, CleaningCounts]:
-    """Per day: bronze rows, duplicates, all-null rows dropped, silver rows, and the sensors'
-    spikes and out-of-bounds values nulled (two small aggregates, read back)."""
-    arrived = {
-        r["date"]: r["n"]
-        for r in rows(
-            bronze.group_by(nw.col("timestamp").dt.date().alias("date")).agg(nw.len().alias("n"))
-        )
-    }
-    bits = [
+# What cleaning kept of a day's readings (summed over the units of each partition on Spark):
+# unique readings, those dropped with every critical sensor null, and each mask's bits.
+_KEPT = (
+    nw.len().alias("_unique"),
+    nw.col("_all_null").cast(nw.Int64).sum().alias("_null"),
+    *(
         ((nw.col(mask) // (1 << i)) % 2).sum().alias(f"{mask}_{s}")
         for mask in ("spike_mask", "bounds_mask")
         for i, s in enumerate(SENSORS)
-    ]
-    kept = {
-        r["date"]: r
-        for r in rows(
-            cleaned.group_by("date").agg(
-                nw.len().alias("_unique"),
-                nw.col("_all_null").cast(nw.Int64).sum().alias("_null"),
-                *bits,
-            )
-        )
+    ),
+)
+
+
+def _counts(
+    arrived: nw.DataFrame[Any], kept: nw.DataFrame[Any], days: Sequence[date]
+) -> dict[date, CleaningCounts]:
+    """Per day: bronze rows, duplicates, all-null rows dropped, silver rows, and the sensors'
+    spikes and out-of-bounds values nulled, from the pass's sums (one row per day and
+    partition of units)."""
+    rows_in = {
+        r["date"]: r["n"] for r in arrived.group_by("date").agg(nw.col("n").sum()).rows(named=True)
     }
+    sums = [c for c in kept.columns if c != "date"]
+    totals = {r["date"]: r for r in kept.group_by("date").agg(nw.col(sums).sum()).rows(named=True)}
     counts = {}
     for day in days:
-        k = kept.get(day, {})
+        k = totals.get(day, {})
         unique, dropped = int(k.get("_unique") or 0), int(k.get("_null") or 0)
-        rows_in = int(arrived.get(day) or 0)
+        arrived_rows = int(rows_in.get(day) or 0)
         counts[day] = CleaningCounts(
-            rows_in=rows_in,
-            duplicates=rows_in - unique,
+            rows_in=arrived_rows,
+            duplicates=arrived_rows - unique,
             rows_dropped_all_null=dropped,
             rows_out=unique - dropped,
             spikes={s: int(k.get(f"spike_mask_{s}") or 0) for s in SENSORS},

@@ -10,7 +10,7 @@ and the shared code gives both engines the same figures.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -74,9 +74,12 @@ def with_epoch_micros(frame: Frame, columns: Mapping[str, str]) -> Frame:
 
 def literal_frame(like: Frame, data: Mapping[str, Sequence[Any]], text: Sequence[str]) -> Frame:
     """A small frame of ``data`` on ``like``'s backend, to join with it: the ``text`` columns
-    as strings, every other column as floats (nulls allowed, so no type is left to guess)."""
+    as strings, every other column as floats (nulls allowed, so no type is left to guess).
+    On Spark it is broadcast: Spark cannot size rows from Python, and would otherwise
+    shuffle and sort every row of ``like`` to join them (a sort-merge join)."""
     if _is_spark(like):
         from pyspark.sql import types as T
+        from pyspark.sql.functions import broadcast
 
         schema = T.StructType(
             [T.StructField(c, T.StringType() if c in text else T.DoubleType()) for c in data]
@@ -85,7 +88,8 @@ def literal_frame(like: Frame, data: Mapping[str, Sequence[Any]], text: Sequence
             tuple(v if c in text or v is None else float(v) for c, v in zip(data, row, strict=True))
             for row in zip(*data.values(), strict=True)
         ]
-        return nw.from_native(nw.to_native(like).sparkSession.createDataFrame(rows, schema))
+        small = nw.to_native(like).sparkSession.createDataFrame(rows, schema)
+        return nw.from_native(broadcast(small))
     schema = {c: nw.String() if c in text else nw.Float64() for c in data}
     frame = nw.from_dict(dict(data), schema=schema, backend=like.implementation)
     return frame.lazy() if isinstance(like, nw.LazyFrame) else frame
@@ -263,6 +267,7 @@ def per_unit_frames(
     order: Mapping[str, Sequence[str]],
     by: str = "compressor_id",
     partitions: int | None = None,
+    large: Collection[str] = (),
 ) -> dict[str, Frame]:
     """``compute``, a transform of several frames of whole units' rows into several frames,
     over ``frames``: at once on Polars; on Spark on the executors, partition by partition
@@ -273,7 +278,9 @@ def per_unit_frames(
 
     ``order``: per input, the columns its rows are sorted by before ``compute`` (on Spark;
     on Polars the frames are taken as they come). ``partitions``: on Spark, at least how
-    many to cut the units into (see :func:`unit_partitions`).
+    many to cut the units into (see :func:`unit_partitions`). ``large``: the outputs about
+    as large as the first input, read in the pass's own partitions (the others, a fraction
+    of its rows, are read in at most a task per core).
 
     >>> readings = nw.from_native(pl.DataFrame({"compressor_id": ["C1", "C1", "C2"]}))
     >>> count = lambda f: {"units": f["readings"].select(nw.col("compressor_id").n_unique())}
@@ -335,16 +342,16 @@ def per_unit_frames(
         .mapInArrow(run, from_arrow_schema(outgoing))
         .localCheckpoint(eager=True, storageLevel=StorageLevel.DISK_ONLY)
     )
-    # The outputs are a fraction of the input's rows: read in at most a task per core (a
-    # coalesce, never a shuffle). Each task writes a file per partition value it holds, and
-    # ten days of gold in twelve partitions wrote 715 files for 52,000 daily rows.
+    # The small outputs are read in at most a task per core (a coalesce, never a shuffle):
+    # each task writes a file per partition value it holds, and ten days of gold in twelve
+    # partitions wrote 715 files for 52,000 daily rows. A large one keeps the pass's
+    # partitions: in a task per core, each task sorted millions of rows for its write.
     cores = spark.sparkContext.defaultParallelism
-    return {
-        k: nw.from_native(
-            result.filter(F.col(unit_rows.FRAME) == j).select(f"_{j}.*").coalesce(cores)
-        )
+    selected = {
+        k: result.filter(F.col(unit_rows.FRAME) == j).select(f"_{j}.*")
         for j, k in enumerate(out_names)
     }
+    return {k: nw.from_native(v if k in large else v.coalesce(cores)) for k, v in selected.items()}
 
 
 def _collected(native: Any) -> pl.DataFrame:
