@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import narwhals as nw
 import pytest
 
-from altaviz.transforms.windows import latest_per_key, trailing_mean, trailing_trimmed_mean
+from altaviz.transforms.windows import (
+    latest_per_key,
+    literal_frame,
+    trailing_mean,
+    trailing_trimmed_mean,
+)
 from tests.unit.transforms.conftest import rows_of
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -92,3 +98,16 @@ def test_trailing_mean_is_null_below_the_minimum_of_samples(frame):
         trailing_mean(rows, ["v"], {"_1h": timedelta(hours=1)}, min_samples=2), "timestamp"
     )
     assert [r["v_1h"] for r in means] == [None, None]
+
+
+def test_literal_frame_joins_small_data_and_spark_broadcasts_it(frame, backend):
+    readings = frame({"compressor_id": ["C1", "C2", "C3"], "value": [1.0, 2.0, 3.0]})
+    small = literal_frame(
+        readings, {"compressor_id": ["C1", "C3"], "flag": [1, None]}, ("compressor_id",)
+    )
+    joined = readings.join(small, on="compressor_id", how="left")
+    got = [(r["compressor_id"], r["flag"]) for r in rows_of(joined, "compressor_id")]
+    assert got == [("C1", 1.0), ("C2", None), ("C3", None)]
+    if backend == "spark":  # sized by Spark, rows built in Python would be sort-merge joined
+        plan = nw.to_native(joined)._jdf.queryExecution().executedPlan().toString()
+        assert "BroadcastHashJoin" in plan and "SortMergeJoin" not in plan
