@@ -108,6 +108,6 @@ def test_literal_frame_joins_small_data_and_spark_broadcasts_it(frame, backend):
     joined = readings.join(small, on="compressor_id", how="left")
     got = [(r["compressor_id"], r["flag"]) for r in rows_of(joined, "compressor_id")]
     assert got == [("C1", 1.0), ("C2", None), ("C3", None)]
-    if backend == "spark":  # sized by Spark, rows built in Python would be sort-merge joined
+    if backend == "spark":  # without the hint, Spark sort-merge joins rows built in Python
         plan = nw.to_native(joined)._jdf.queryExecution().executedPlan().toString()
         assert "BroadcastHashJoin" in plan and "SortMergeJoin" not in plan
