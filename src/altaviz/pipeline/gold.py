@@ -48,12 +48,6 @@ def gold_days(
     start = day_bounds(first)[0]
     look_from = start - timedelta(hours=cfg.thresholds.alerts.lookback_hours)
     silver, batch = _silver_with_lookback(run, days, look_from, silver_of)
-    if all(d in silver_of for d in days):  # found by the cleaning's pass
-        parts = {id(silver_of[d]): silver_of[d].hours for d in days}.values()
-        hours = nw.concat([local(h) for h in parts]).unique()
-        hours = hours.filter(nw.col("hour").dt.date().is_in(days))
-    else:
-        hours = local(reported_hours(batch))
     trend_window = timedelta(hours=cfg.thresholds.trends.window_hours)
     types = alert_rules.RULE_TYPES
     window = timedelta(minutes=cfg.thresholds.alerts.aggregation_window_minutes)
@@ -70,9 +64,9 @@ def gold_days(
         days=tuple(days),
         thresholds=cfg.thresholds,
         interval_minutes=cfg.fleet.telemetry.interval_minutes,
-        hours=nw.to_native(hours),
-        repairs=nw.to_native(local(run.repairs())),
-        downtime=nw.to_native(local(run.downtime())),
+        hours=nw.to_native(_fleet_hours(days, batch, silver_of)),
+        repairs=nw.to_native(run.repairs()),
+        downtime=nw.to_native(run.downtime()),
         baselines=nw.to_native(run.engine.read_local(lake.UNIT_BASELINES)),
     )
     out = per_unit_frames(
@@ -128,6 +122,16 @@ def _silver_with_lookback(
         tail = kept.silver
     tail = tail.filter((nw.col("date") == before) & (nw.col("timestamp") >= look_from))
     return nw.concat(same_kind([tail, own])), own
+
+
+def _fleet_hours(days: list[date], batch: Frame, silver_of: dict[date, SilverBatch]) -> Frame:
+    """The hours of ``days`` in which any unit reported: found by the cleaning's pass when
+    it cleaned every one of the days, else read from ``batch``, the days' silver."""
+    if not all(d in silver_of for d in days):
+        return local(reported_hours(batch))
+    found = {id(silver_of[d]): silver_of[d].hours for d in days}.values()  # one per batch
+    hours = nw.concat([local(h) for h in found]).unique()  # on Spark, a row per partition
+    return hours.filter(nw.col("hour").dt.date().is_in(days))
 
 
 def _prior_hourly(

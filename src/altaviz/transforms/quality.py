@@ -76,21 +76,6 @@ def _above(
     return CheckResult(name, value, warning, "warning" if value > warning else "pass", detail)
 
 
-def quality_reports(
-    silver: Frame,
-    counts: dict[date, CleaningCounts],
-    registered_units: int,
-    rules: QualityRules,
-    critical_sensors: list[str],
-) -> list[QualityReport]:
-    """One report per day of ``counts``, from that day's silver rows (``silver`` holds the
-    days, with their ``date``). The rows are read once, into figures per unit and day (a
-    few thousand rows a day), from which each day's checks are computed on the driver."""
-    late_after = rules.late_arrivals.late_after_minutes
-    figures = unit_day_figures(silver, late_after, critical_sensors)
-    return reports_of(figures, counts, registered_units, rules, critical_sensors)
-
-
 def reports_of(
     figures: Frame,
     counts: dict[date, CleaningCounts],
@@ -99,7 +84,8 @@ def reports_of(
     critical_sensors: list[str],
 ) -> list[QualityReport]:
     """One report per day of ``counts`` from its silver's figures per unit and day (see
-    :func:`unit_day_figures`; cleaning computes them in its own pass)."""
+    :func:`unit_day_figures`; cleaning computes them in its own pass, so no later pass
+    reads the rows): each day's checks are computed from those few thousand rows."""
     per_day = _day_figures(nw.to_native(local(figures)), critical_sensors)
     by_day = {r["date"]: r for r in per_day}
     return [
@@ -174,7 +160,9 @@ def quality_report(
 ) -> QualityReport:
     """Checks for one day of silver rows (``silver`` holds exactly that day)."""
     dated = silver if "date" in silver.columns else silver.with_columns(nw.lit(day).alias("date"))
-    (report,) = quality_reports(dated, {day: counts}, registered_units, rules, critical_sensors)
+    late_after = rules.late_arrivals.late_after_minutes
+    figures = unit_day_figures(dated, late_after, critical_sensors)
+    (report,) = reports_of(figures, {day: counts}, registered_units, rules, critical_sensors)
     return report
 
 
