@@ -20,11 +20,16 @@ from altaviz.pipeline.write_behind import WriteBehind
 from altaviz.transforms import alerts as alert_rules
 from altaviz.transforms import gold
 from altaviz.transforms.modes import reported_hours
+from altaviz.transforms.silver import InPass
 from altaviz.transforms.unit_gold import UNIT_INPUTS, FleetFacts, unit_gold
 from altaviz.transforms.windows import per_unit_frames, unit_partitions
 
 log = logging.getLogger("altaviz.pipeline")
 DAY = timedelta(days=1)
+
+
+# What gold reads of a reading: Spark shuffles every column it is given.
+GOLD_SILVER = ("timestamp", "compressor_id", *SENSORS, "date")
 
 
 def gold_days(
@@ -34,6 +39,7 @@ def gold_days(
     units: Frame,
     hourly_of: dict[date, Frame],
     silver_of: dict[date, SilverBatch],
+    computed: dict[str, Frame] | None = None,
 ) -> tuple[int, int, dict[date, Frame]]:
     """Operating modes, hourly and daily aggregates, bands, alerts and fleet health for a
     batch of consecutive days (all but fleet health unit by unit, see
@@ -42,39 +48,22 @@ def gold_days(
     rows for the next batch to look back on.
 
     ``silver_of`` maps the days rebuilt in this run to their silver; other days are read.
+    ``computed``: the units' gold of the days, when the cleaning's pass computed it (see
+    :func:`gold_after_cleaning`).
     """
-    cfg = run.config
+    out = computed
+    if out is None:
+        silver, batch = _silver_with_lookback(run, days, silver_of)
+        facts, others = _gold_inputs(
+            run, days, units, hourly_of, _fleet_hours(days, batch, silver_of)
+        )
+        out = per_unit_frames(
+            {"silver": silver.select(*GOLD_SILVER), **others},  # the readings first: the largest
+            partial(unit_gold, facts=facts),
+            UNIT_INPUTS,
+            partitions=unit_partitions(height(units), len(days)),
+        )
     first, last = days[0], days[-1]
-    start = day_bounds(first)[0]
-    look_from = start - timedelta(hours=cfg.thresholds.alerts.lookback_hours)
-    silver, batch = _silver_with_lookback(run, days, look_from, silver_of)
-    trend_window = timedelta(hours=cfg.thresholds.trends.window_hours)
-    types = alert_rules.RULE_TYPES
-    window = timedelta(minutes=cfg.thresholds.alerts.aggregation_window_minutes)
-    inputs = {  # the readings first: the largest (see per_unit_frames)
-        # Only what gold reads of a reading: Spark shuffles every column it is given.
-        "silver": silver.select("timestamp", "compressor_id", *SENSORS, "date"),
-        "units": units.select("compressor_id", "model", "station_id", "region"),
-        "prior": _prior_hourly(run, first, trend_window, hourly_of),
-        # Alerts still open when the batch begins (read with the filter: the history grows).
-        "carried": carried_alerts(run.engine, start, types),
-        "recent": recent_alerts(run.engine, start, window, types),
-    }
-    facts = FleetFacts(
-        days=tuple(days),
-        thresholds=cfg.thresholds,
-        interval_minutes=cfg.fleet.telemetry.interval_minutes,
-        hours=nw.to_native(_fleet_hours(days, batch, silver_of)),
-        repairs=nw.to_native(run.repairs()),
-        downtime=nw.to_native(run.downtime()),
-        baselines=nw.to_native(run.engine.read_local(lake.UNIT_BASELINES)),
-    )
-    out = per_unit_frames(
-        inputs,
-        partial(unit_gold, facts=facts),
-        UNIT_INPUTS,
-        partitions=unit_partitions(height(units), len(days)),
-    )
     writer.submit(run.engine.replace, lake.OPERATING_MODES, out["modes"], {"date": days})
     writer.submit(run.engine.replace, lake.OPERATING_MODE_DAYS, out["mode_days"], {"date": days})
     run.engine.merge(lake.UNIT_BASELINES, out["learned"])
@@ -86,6 +75,7 @@ def gold_days(
     counted = partial(run.rows.add, "gold_daily")
     writer.submit(run.engine.replace, lake.DAILY_AGGREGATES, daily, {"date": days}, then=counted)
     alerts = out["alerts"]
+    types = alert_rules.RULE_TYPES
     # Not queued: the next batch reads the history.
     opened, resolved = write_alerts(run.engine, alerts, days, types)
     health = gold.fleet_health(daily, units, opened_on(alerts, first, last))
@@ -93,21 +83,103 @@ def gold_days(
     log.info("gold %s to %s: %d alerts opened", first, last, opened)
     if not run.engine.carries_frames:
         return opened, resolved, {}
+    trend_window = timedelta(hours=run.config.thresholds.trends.window_hours)
     oldest_needed = last - timedelta(days=days_in(trend_window) - 1)  # by the next day's trends
     kept = {d: h for d, h in hourly_of.items() if d >= oldest_needed}
     fresh = {d: hourly.filter(nw.col("date") == d) for d in days if d >= oldest_needed}
     return opened, resolved, {**kept, **fresh}
 
 
+def gold_after_cleaning(
+    run: RunContext,
+    days: list[date],
+    units: Frame,
+    hourly_of: dict[date, Frame],
+    silver_of: dict[date, SilverBatch],
+) -> InPass:
+    """Gold for ``days``, every one of them cleaned now, in the cleaning's own pass: on
+    Spark one shuffle of the readings and one hand-over to Python fewer than
+    :func:`gold_days` on the days' silver.
+
+    The pass cannot know two things the batch's gold depends on, so its gold is kept only
+    when :func:`gold_of_pass_holds`: each day passes its quality checks, and each partition
+    of units saw every hour the fleet reported (its operating modes take those hours).
+    """
+    before = days[0] - DAY
+    tail = _tail(run, before, _look_from(run, days), silver_of)
+    facts, others = _gold_inputs(run, days, units, hourly_of, hours=None)
+
+    def then(silver: Frame, inputs: dict[str, Frame]) -> dict[str, Frame]:
+        own = silver.select(*GOLD_SILVER)
+        readings = nw.concat(same_kind([inputs["tail"], own]))  # each unit's in time order
+        out = unit_gold({**inputs, "silver": readings}, facts)
+        return {**out, "parts": inputs["units"].select(nw.len().alias("units"))}
+
+    order = {
+        "tail": UNIT_INPUTS["silver"],
+        **{k: v for k, v in UNIT_INPUTS.items() if k != "silver"},
+    }
+    return InPass(then, {"tail": tail.select(*GOLD_SILVER), **others}, order)
+
+
+def gold_of_pass_holds(out: dict[str, Frame], hours: Frame) -> bool:
+    """Whether the gold computed in the cleaning's pass is the batch's: every partition of
+    units it ran in (one row each in ``out["parts"]``) saw every hour any unit reported
+    (``hours``: a row per partition and hour). A partition's operating modes cover its own
+    hours, which are then the fleet's."""
+    parts = height(out["parts"])
+    seen = local(hours).group_by("hour").agg(nw.len().alias("n"))
+    return bool((seen["n"] == parts).all())
+
+
+def _gold_inputs(
+    run: RunContext,
+    days: list[date],
+    units: Frame,
+    hourly_of: dict[date, Frame],
+    hours: Frame | None,
+) -> tuple[FleetFacts, dict[str, Frame]]:
+    """What the units' gold of ``days`` takes besides their readings: the fleet's facts,
+    and the units' other rows (see :data:`UNIT_INPUTS`). ``hours``: the hours the fleet
+    reported, or None for those of the units at hand."""
+    cfg = run.config
+    start = day_bounds(days[0])[0]
+    trend_window = timedelta(hours=cfg.thresholds.trends.window_hours)
+    types = alert_rules.RULE_TYPES
+    window = timedelta(minutes=cfg.thresholds.alerts.aggregation_window_minutes)
+    others = {
+        "units": units.select("compressor_id", "model", "station_id", "region"),
+        "prior": _prior_hourly(run, days[0], trend_window, hourly_of),
+        # Alerts still open when the batch begins (read with the filter: the history grows).
+        "carried": carried_alerts(run.engine, start, types),
+        "recent": recent_alerts(run.engine, start, window, types),
+    }
+    facts = FleetFacts(
+        days=tuple(days),
+        thresholds=cfg.thresholds,
+        interval_minutes=cfg.fleet.telemetry.interval_minutes,
+        hours=None if hours is None else nw.to_native(hours),
+        repairs=nw.to_native(run.repairs()),
+        downtime=nw.to_native(run.downtime()),
+        baselines=nw.to_native(run.engine.read_local(lake.UNIT_BASELINES)),
+    )
+    return facts, others
+
+
+def _look_from(run: RunContext, days: list[date]) -> datetime:
+    """Where the alerts' look-back into the day before the batch begins."""
+    lookback = timedelta(hours=run.config.thresholds.alerts.lookback_hours)
+    return day_bounds(days[0])[0] - lookback
+
+
 def _silver_with_lookback(
-    run: RunContext, days: list[date], look_from: datetime, silver_of: dict[date, SilverBatch]
+    run: RunContext, days: list[date], silver_of: dict[date, SilverBatch]
 ) -> tuple[Frame, Frame]:
     """The days' silver with the alert look-back's tail of the day before, and the days' own.
 
     ``silver_of`` maps the days rebuilt in this run to their batch's silver (several days may
     share one frame); the other days are read from the table.
     """
-    before = days[0] - DAY
     rebuilt = [d for d in days if d in silver_of]
     frames = {id(silver_of[d]): silver_of[d].silver for d in rebuilt}
     parts = [f.filter(nw.col("date").is_in(rebuilt)) for f in frames.values()]
@@ -115,13 +187,20 @@ def _silver_with_lookback(
         others = [d for d in days if d not in silver_of]
         parts.append(scanned(run.engine.read(lake.SENSOR_CLEANED, nw.col("date").is_in(others))))
     own = nw.concat(same_kind(parts))
+    tail = _tail(run, days[0] - DAY, _look_from(run, days), silver_of)
+    return nw.concat(same_kind([tail, own])), own
+
+
+def _tail(
+    run: RunContext, before: date, look_from: datetime, silver_of: dict[date, SilverBatch]
+) -> Frame:
+    """The silver of ``before`` from ``look_from`` on: from this run's, or the table."""
     kept = silver_of.get(before)
     if kept is None:
         tail = run.engine.read(lake.SENSOR_CLEANED, nw.col("date") == before)
     else:
         tail = kept.silver
-    tail = tail.filter((nw.col("date") == before) & (nw.col("timestamp") >= look_from))
-    return nw.concat(same_kind([tail, own])), own
+    return tail.filter((nw.col("date") == before) & (nw.col("timestamp") >= look_from))
 
 
 def _fleet_hours(days: list[date], batch: Frame, silver_of: dict[date, SilverBatch]) -> Frame:

@@ -16,7 +16,7 @@ import narwhals as nw
 from altaviz.core.frames import Frame, done, height, values
 from altaviz.lake import catalog as lake
 from altaviz.pipeline.context import RunContext
-from altaviz.pipeline.gold import gold_days
+from altaviz.pipeline.gold import gold_after_cleaning, gold_days, gold_of_pass_holds
 from altaviz.pipeline.silver import SilverBatch, silver_days
 from altaviz.pipeline.state import read_state, save_state
 from altaviz.pipeline.write_behind import WriteBehind
@@ -76,19 +76,36 @@ def promote(run: RunContext) -> Promotion:
             run.say(f"silver, quality, gold and alerts: {span} ({n} of {len(batches)})")
             held = {d for d in batch if d in held_before}
             cleaned = [d for d in batch if d in rebuild]
+            # A batch cleaned whole computes its gold in the same pass (kept if it holds).
+            in_pass = cleaned == batch and len(list(consecutive(batch))) == 1
+            computed: dict[str, Frame] = {}
             if cleaned:
                 with run.stage("silver"):
-                    reports, silver = silver_days(run, writer, cleaned, bounds, registered)
+                    with_gold = (
+                        gold_after_cleaning(run, batch, units, hourly_of, silver_of)
+                        if in_pass
+                        else None
+                    )
+                    reports, silver, computed = silver_days(
+                        run, writer, cleaned, bounds, registered, also=with_gold
+                    )
                 result.reports += reports
                 if not run.request.skip_quality:
                     held |= {r.day for r in reports if not r.passed}
                 silver_of.update(dict.fromkeys(cleaned, silver))
             promoted = [d for d in batch if d in wanted and d not in held]
             blocked |= {d for d in batch if d in wanted and d in held}
+            keep = in_pass and promoted == batch and gold_of_pass_holds(computed, silver.hours)
             for run_of_days in consecutive(promoted):
                 with run.stage("gold"):
                     o, r, hourly_of = gold_days(
-                        run, writer, run_of_days, units, hourly_of, silver_of
+                        run,
+                        writer,
+                        run_of_days,
+                        units,
+                        hourly_of,
+                        silver_of,
+                        computed=computed if keep else None,
                     )
                 if not run.engine.carries_frames:
                     writer.drain()  # the next batch reads these days back

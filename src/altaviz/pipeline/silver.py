@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from functools import partial
 
@@ -16,7 +16,7 @@ from altaviz.pipeline.context import RunContext
 from altaviz.pipeline.write_behind import WriteBehind
 from altaviz.transforms.modes import reported_hours
 from altaviz.transforms.quality import QualityReport, reports_of, unit_day_figures
-from altaviz.transforms.silver import clean_days
+from altaviz.transforms.silver import InPass, clean_days
 from altaviz.transforms.windows import unit_partitions
 
 SILVER_HALO = timedelta(hours=1)  # leading readings the spike check needs
@@ -39,9 +39,11 @@ def silver_days(
     days: list[date],
     bounds: dict[str, tuple[float, float]],
     registered: int,
-) -> tuple[list[QualityReport], SilverBatch]:
+    also: InPass | None = None,
+) -> tuple[list[QualityReport], SilverBatch, dict[str, Frame]]:
     """Clean event dates from bronze; queue their silver partitions and quality rows (one
-    commit each for all the days). Returns the days' reports and silver."""
+    commit each for all the days). Returns the days' reports, their silver, and what
+    ``also`` computed from it in the same pass (see :func:`clean_days`)."""
     thresholds = run.config.thresholds
     window = None
     for day in days:  # each day with its leading halo (the days need not be consecutive)
@@ -55,6 +57,16 @@ def silver_days(
         late_after_minutes=thresholds.quality.late_arrivals.late_after_minutes,
         sensors=sensors,
     )
+
+    follow = also.then if also else None
+
+    def summarised(silver: Frame, others: dict[str, Frame]) -> dict[str, Frame]:
+        # Computed in the cleaning's pass: no later pass reads the silver rows for them.
+        more = follow(silver, others) if follow else {}
+        if clash := set(more) & {"figures", "hours"}:
+            raise ValueError(f"what follows the cleaning may not be named {sorted(clash)}")
+        return {"figures": figures(silver), "hours": reported_hours(silver), **more}
+
     cleaned = clean_days(
         bronze,
         days,
@@ -62,17 +74,15 @@ def silver_days(
         thresholds.cleaning,
         thresholds.operating_modes,
         partitions=unit_partitions(registered, len(days)),
-        # Computed in the cleaning's pass: no later pass reads the silver rows for them.
-        summaries={"figures": figures, "hours": reported_hours},
+        also=replace(also, then=summarised) if also else InPass(summarised),
     )
-    silver, counts = cleaned.silver, cleaned.counts
+    silver, counts, more = cleaned.silver, cleaned.counts, dict(cleaned.more)
     writer.submit(run.engine.replace, lake.SENSOR_CLEANED, silver, {"date": days})
-    figures_of = cleaned.summaries["figures"]
-    reports = reports_of(figures_of, counts, registered, thresholds.quality, sensors)
+    reports = reports_of(more.pop("figures"), counts, registered, thresholds.quality, sensors)
     quality = run.engine.frame(
         lake.QUALITY_METRICS,
         {k: [v for r in reports for v in r.rows()[k]] for k in reports[0].rows()},
     )
     writer.submit(run.engine.replace, lake.QUALITY_METRICS, quality, {"date": days})
     run.rows.silver += sum(c.rows_out for c in counts.values())
-    return reports, SilverBatch(silver, cleaned.summaries["hours"])
+    return reports, SilverBatch(silver, more.pop("hours")), more

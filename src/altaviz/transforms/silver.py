@@ -39,12 +39,27 @@ class CleaningCounts:
 
 @dataclass(frozen=True)
 class CleanedDays:
-    """Silver rows for a batch of days, what cleaning did on each day, and the summaries of
-    the silver rows asked of :func:`clean_days`, by name."""
+    """Silver rows for a batch of days, what cleaning did on each day, and the frames that
+    :func:`clean_days` computed from the silver rows in the same pass, by name."""
 
     silver: Frame
     counts: dict[date, CleaningCounts]
-    summaries: dict[str, Frame] = field(default_factory=dict)
+    more: dict[str, Frame] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class InPass:
+    """More frames for the cleaning's pass to compute: ``then(silver, inputs)`` takes whole
+    units' silver rows (each unit's in time order) and the same units' rows of ``inputs``
+    (each sorted by its columns in ``order``, if any)."""
+
+    then: Callable[[Frame, dict[str, Frame]], dict[str, Frame]]
+    inputs: Mapping[str, Frame] = field(default_factory=dict)
+    order: Mapping[str, Sequence[str]] = field(default_factory=dict)
+
+
+# What the cleaning's pass itself returns; what follows must be named otherwise.
+OWN_OUTPUTS = ("silver", "arrived", "kept")
 
 
 def clean_days(
@@ -54,23 +69,37 @@ def clean_days(
     rules: CleaningRules,
     modes: OperatingModeRules,
     partitions: int | None = None,
-    summaries: Mapping[str, Callable[[Frame], Frame]] | None = None,
+    also: InPass | None = None,
 ) -> CleanedDays:
     """Silver rows for ``days`` from bronze rows of those days and the leading halo of each,
     and what cleaning did on each day. Each day is cleaned as it would be alone: a reading's
     level looks back only within the hour, and its noise scale is its unit's on its day.
 
-    ``summaries``: transforms of whole units' silver rows (such as the quality figures per
-    unit and day), computed in the same pass; on Spark each partition's, to be combined.
-    ``partitions``: on Spark, at least how many to clean the units in.
+    ``also``: more frames computed in the same pass from the silver rows, such as the quality
+    figures per unit and day, or a batch's gold. On Spark each partition of units returns
+    its own, to be combined where they are summaries. ``partitions``: on Spark, at least how
+    many to clean the units in.
 
     On Spark the pass is one shuffle of the readings and one run of the Polars code per
-    partition, its results kept on the executors' disks; the counts and the summaries are a
-    few rows per unit and day, so no later pass reads the readings again.
+    partition, its results kept on the executors' disks; so no later pass reads the readings
+    again for what ``also`` computes.
+
+    >>> from datetime import datetime
+    >>> import polars as pl
+    >>> from altaviz.config import load_config
+    >>> t = load_config().thresholds
+    >>> bronze = nw.from_native(pl.DataFrame({"timestamp": [datetime(2026, 3, 1, 8)],
+    ...     "compressor_id": ["C1"], **{s: [1.0] for s in SENSORS},
+    ...     "received_at": [datetime(2026, 3, 1, 8)], "ingested_at": [datetime(2026, 3, 1, 8)]}))
+    >>> units = InPass(lambda silver, _: {"units": silver.select(nw.len())})
+    >>> out = clean_days(bronze, [date(2026, 3, 1)], {}, t.cleaning, t.operating_modes, also=units)
+    >>> out.counts[date(2026, 3, 1)].rows_out, out.more["units"].item()
+    (1, 1)
     """
-    summaries = dict(summaries or {})
-    if clash := set(summaries) & {"silver", "arrived", "kept"}:
-        raise ValueError(f"summaries may not be named {sorted(clash)}")
+    inputs = dict(also.inputs) if also else {}
+    then = also.then if also else None  # the code shipped to Spark may not hold its inputs
+    if "bronze" in inputs:
+        raise ValueError("an input may not be named 'bronze'")
     in_days = nw.col("timestamp").dt.date().is_in(list(days))
     all_null = nw.all_horizontal(
         *(nw.col(s).is_null() for s in rules.critical_sensors), ignore_nulls=False
@@ -93,7 +122,7 @@ def clean_days(
             nw.col("spike_mask").cast(nw.Int32),
             nw.col("bounds_mask").cast(nw.Int32),
             "date",
-        )  # on Polars still in (compressor_id, timestamp) order from deduplication
+        )  # in (compressor_id, timestamp) order from deduplication, on either engine
         out = {
             "silver": silver,
             "arrived": readings.filter(in_days)
@@ -101,11 +130,21 @@ def clean_days(
             .agg(nw.len().alias("n")),
             "kept": cleaned.group_by("date").agg(*_KEPT),
         }
-        return {**out, **{name: summary(silver) for name, summary in summaries.items()}}
+        more = then(silver, {n: f for n, f in frames.items() if n != "bronze"}) if then else {}
+        if clash := set(more) & set(OWN_OUTPUTS):
+            raise ValueError(f"what follows the cleaning may not be named {sorted(clash)}")
+        return {**out, **more}
 
-    out = per_unit_frames({"bronze": bronze}, clean, {}, partitions=partitions, large=("silver",))
+    out = per_unit_frames(
+        {"bronze": bronze, **inputs},
+        clean,
+        also.order if also else {},
+        partitions=partitions,
+        large=("silver",),
+    )
     counts = _counts(local(out["arrived"]), local(out["kept"]), days)
-    return CleanedDays(out["silver"], counts, {name: out[name] for name in summaries})
+    more = {name: frame for name, frame in out.items() if name not in OWN_OUTPUTS}
+    return CleanedDays(out["silver"], counts, more)
 
 
 def clean_day(

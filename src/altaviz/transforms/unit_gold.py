@@ -47,7 +47,8 @@ class FleetFacts:
     days: tuple[date, ...]
     thresholds: ThresholdsConfig
     interval_minutes: int  # between a unit's readings
-    hours: Any  # the hours in which any unit of the fleet reported (column ``hour``)
+    hours: Any  # the hours in which any unit of the fleet reported (column ``hour``), or None
+    # for the hours of the units at hand (all of them on the embedded engine)
     repairs: Any  # compressor_id, repaired_at
     downtime: Any  # compressor_id, started_at, completed_at
     baselines: Any  # unit_baselines
@@ -72,7 +73,7 @@ def unit_gold(inputs: dict[str, Frame], facts: FleetFacts) -> dict[str, Frame]:
         downtime,
         facts.interval_minutes,
         cfg.operating_modes,
-        hours=facts.frame("hours"),
+        hours=None if facts.hours is None else facts.frame("hours"),
     )
     # A stopped unit's readings tell its mode, not its condition: gold describes it running.
     silver = inputs["silver"].filter(running(cfg.operating_modes))

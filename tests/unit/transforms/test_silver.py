@@ -8,7 +8,7 @@ import narwhals as nw
 import pytest
 
 from altaviz.core.sensors import SENSOR_INDEX
-from altaviz.transforms.silver import clean_day, clean_days
+from altaviz.transforms.silver import InPass, clean_day, clean_days
 from tests.unit.transforms.conftest import rows_of
 from tests.unit.transforms.readings import DAY, START, STEADY, concat, steady_day
 
@@ -76,30 +76,33 @@ def test_readings_of_the_leading_halo_are_context_not_output(frame, bounds, conf
     assert all(r["date"] == DAY for r in rows)
 
 
-def test_a_batch_returns_the_summaries_of_its_silver_rows(frame, bounds, config):
+def test_a_batch_returns_what_follows_from_its_silver_rows(frame, bounds, config):
     resent = steady_day(readings=1)  # a duplicate: counted in, not in silver
     empty = steady_day(readings=2)
     empty["timestamp"] = [START + timedelta(hours=5), START + timedelta(hours=6)]
     for sensor in config.thresholds.cleaning.critical_sensors:
         empty[sensor] = [None, None]  # dropped: every critical sensor null
     data = concat(steady_day("C1", 24), resent, empty, steady_day("C2", 12))
-    per_unit = {"rows": lambda s: s.group_by("compressor_id").agg(nw.len().alias("n"))}
+
+    def per_unit(silver, inputs):
+        return {"rows": silver.group_by("compressor_id").agg(nw.len().alias("n"))}
+
     cleaned = clean_days(
         frame(data),
         [DAY],
         bounds,
         config.thresholds.cleaning,
         config.thresholds.operating_modes,
-        summaries=per_unit,
+        also=InPass(per_unit),
     )
-    summary = {r["compressor_id"]: r["n"] for r in rows_of(cleaned.summaries["rows"])}
+    summary = {r["compressor_id"]: r["n"] for r in rows_of(cleaned.more["rows"])}
     assert summary == {"C1": 24, "C2": 12}
     counts = cleaned.counts[DAY]
     assert (counts.rows_in, counts.duplicates, counts.rows_dropped_all_null) == (39, 1, 2)
     assert counts.rows_out == 36
 
 
-def test_a_summary_may_not_take_the_name_of_the_pass_own_outputs(frame, bounds, config):
+def test_what_follows_may_not_take_the_name_of_the_pass_own_outputs(frame, bounds, config):
     with pytest.raises(ValueError, match="silver"):
         clean_days(
             frame(steady_day(readings=2)),
@@ -107,5 +110,5 @@ def test_a_summary_may_not_take_the_name_of_the_pass_own_outputs(frame, bounds, 
             bounds,
             config.thresholds.cleaning,
             config.thresholds.operating_modes,
-            summaries={"silver": lambda s: s},
+            also=InPass(lambda silver, inputs: {"silver": silver}),
         )
