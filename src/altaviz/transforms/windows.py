@@ -347,8 +347,16 @@ def per_unit_frames(
     # partitions wrote 715 files for 52,000 daily rows. A large one keeps the pass's
     # partitions: in a task per core, each task sorted millions of rows for its write.
     cores = spark.sparkContext.defaultParallelism
+    big = [j for j, k in enumerate(out_names) if k in large]
+    rest = result
+    if big and len(big) < len(out_names):
+        # Each read of an output scans the whole kept result: the others are kept apart from
+        # the large ones in one scan, rather than scanning millions of readings for each.
+        rest = result.filter(~F.col(unit_rows.FRAME).isin(big)).localCheckpoint(
+            eager=True, storageLevel=StorageLevel.DISK_ONLY
+        )
     selected = {
-        k: result.filter(F.col(unit_rows.FRAME) == j).select(f"_{j}.*")
+        k: (result if j in big else rest).filter(F.col(unit_rows.FRAME) == j).select(f"_{j}.*")
         for j, k in enumerate(out_names)
     }
     return {k: nw.from_native(v if k in large else v.coalesce(cores)) for k, v in selected.items()}
