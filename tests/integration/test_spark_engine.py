@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import polars as pl
@@ -209,3 +210,33 @@ def test_optimize_z_orders_and_vacuum_honours_the_retention(spark_lake, tmp_path
     stale = engine.vacuum(lake.HOURLY_AGGREGATES, retention_hours=0, dry_run=True)
     assert len(stale) >= metrics["numFilesRemoved"]
     assert engine.vacuum(lake.HOURLY_AGGREGATES, retention_hours=168, dry_run=True) == []
+
+
+def test_gold_is_computed_again_when_a_partition_of_units_missed_an_hour(fleet, tmp_path, caplog):
+    """Operating modes share out the hours the whole fleet reported. In one hour only one
+    unit reports, so Spark's other partitions of units cannot know that hour in the
+    cleaning's pass: gold is computed again from silver, and equals the embedded engine's."""
+    source = tmp_path / "landing"
+    (source / "telemetry").mkdir(parents=True)
+    for name in REFERENCE:
+        shutil.copy2(fleet / name, source / name)
+    lonely = START + timedelta(days=1, hours=5)
+    for part in sorted((fleet / "telemetry").iterdir())[:2]:
+        shutil.copytree(part, source / "telemetry" / part.name, copy_function=shutil.copy2)
+    files = sorted((source / "telemetry").glob("date=*/*.parquet"))
+    first = pl.read_parquet(files[0])["compressor_id"].min()
+    for f in files:
+        readings = pl.read_parquet(f)
+        if readings.schema["timestamp"] == pl.String:
+            continue  # the bad records' file
+        in_hour = pl.col("timestamp").dt.truncate("1h") == lonely
+        readings.filter(~in_hour | (pl.col("compressor_id") == first)).write_parquet(f)
+    embedded, spark = tmp_path / "polars", tmp_path / "spark"
+    assert run_lake(source, embedded, skip_ml=True, skip_quality=True).status == "success"
+    with caplog.at_level("INFO", logger="altaviz.pipeline"):
+        summary = run_lake(source, spark, skip_ml=True, skip_quality=True, engine="spark")
+    assert summary.status == "success"
+    assert "computed again from its silver" in caplog.text
+    modes = read_table(spark, "operating_modes").filter(pl.col("hour") == lonely)
+    assert modes.height == read_table(spark, "compressor_metadata").height  # every unit
+    assert differences(embedded, spark) == []

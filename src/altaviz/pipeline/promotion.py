@@ -7,6 +7,7 @@ commit per table."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -21,6 +22,8 @@ from altaviz.pipeline.silver import SilverBatch, silver_days
 from altaviz.pipeline.state import read_state, save_state
 from altaviz.pipeline.write_behind import WriteBehind
 from altaviz.transforms.quality import QualityReport
+
+log = logging.getLogger("altaviz.pipeline")
 
 
 @dataclass
@@ -96,6 +99,10 @@ def promote(run: RunContext) -> Promotion:
             promoted = [d for d in batch if d in wanted and d not in held]
             blocked |= {d for d in batch if d in wanted and d in held}
             keep = in_pass and promoted == batch and gold_of_pass_holds(computed, silver.hours)
+            if in_pass and promoted and not keep:
+                log.info(
+                    "gold of %s computed again from its silver (the pass's did not hold)", span
+                )
             for run_of_days in consecutive(promoted):
                 with run.stage("gold"):
                     o, r, hourly_of = gold_days(
