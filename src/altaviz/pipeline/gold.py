@@ -4,7 +4,7 @@ for a batch of consecutive dates (one date on the embedded engine, many on Spark
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from functools import partial
 
 import narwhals as nw
@@ -105,8 +105,7 @@ def gold_after_cleaning(
     when :func:`gold_of_pass_holds`: each day passes its quality checks, and each partition
     of units saw every hour the fleet reported (its operating modes take those hours).
     """
-    before = days[0] - DAY
-    tail = _tail(run, before, _look_from(run, days), silver_of)
+    tail = _tail(run, days, silver_of)
     facts, others = _gold_inputs(run, days, units, hourly_of, hours=None)
 
     def then(silver: Frame, inputs: dict[str, Frame]) -> dict[str, Frame]:
@@ -166,12 +165,6 @@ def _gold_inputs(
     return facts, others
 
 
-def _look_from(run: RunContext, days: list[date]) -> datetime:
-    """Where the alerts' look-back into the day before the batch begins."""
-    lookback = timedelta(hours=run.config.thresholds.alerts.lookback_hours)
-    return day_bounds(days[0])[0] - lookback
-
-
 def _silver_with_lookback(
     run: RunContext, days: list[date], silver_of: dict[date, SilverBatch]
 ) -> tuple[Frame, Frame]:
@@ -187,14 +180,16 @@ def _silver_with_lookback(
         others = [d for d in days if d not in silver_of]
         parts.append(scanned(run.engine.read(lake.SENSOR_CLEANED, nw.col("date").is_in(others))))
     own = nw.concat(same_kind(parts))
-    tail = _tail(run, days[0] - DAY, _look_from(run, days), silver_of)
-    return nw.concat(same_kind([tail, own])), own
+    return nw.concat(same_kind([_tail(run, days, silver_of), own])), own
 
 
-def _tail(
-    run: RunContext, before: date, look_from: datetime, silver_of: dict[date, SilverBatch]
-) -> Frame:
-    """The silver of ``before`` from ``look_from`` on: from this run's, or the table."""
+def _tail(run: RunContext, days: list[date], silver_of: dict[date, SilverBatch]) -> Frame:
+    """The silver of the day before ``days`` that the alerts look back on: from this run's,
+    or the table."""
+    before = days[0] - DAY
+    look_from = day_bounds(days[0])[0] - timedelta(
+        hours=run.config.thresholds.alerts.lookback_hours
+    )
     kept = silver_of.get(before)
     if kept is None:
         tail = run.engine.read(lake.SENSOR_CLEANED, nw.col("date") == before)

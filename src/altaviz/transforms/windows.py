@@ -303,9 +303,16 @@ def per_unit_frames(
     outputs = {k: nw.to_native(v) for k, v in compute(empty).items()}
     out_names = list(outputs)
     out_schemas = {k: _plain(_collected(v).to_arrow().schema) for k, v in outputs.items()}
+    # Each output travels as chunks of its rows, a list of structs per row of the result: a
+    # row of one output carries the others as empty lists (an offset each). Structs side by
+    # side carried a null for every field of every other output on every row, to the JVM
+    # and its disks: a reading of the cleaning's pass with gold held some 200.
     outgoing = pa.schema(
         [pa.field(unit_rows.FRAME, pa.int32())]
-        + [pa.field(f"_{j}", pa.struct(list(out_schemas[k]))) for j, k in enumerate(out_names)]
+        + [
+            pa.field(f"_{j}", pa.list_(pa.struct(list(out_schemas[k]))))
+            for j, k in enumerate(out_names)
+        ]
     )
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -322,19 +329,8 @@ def per_unit_frames(
         results = compute(inputs)
         for j, k in enumerate(out_names):
             table = _collected(nw.to_native(results[k])).to_arrow().cast(out_schemas[k])
-            if not table.num_rows:
-                continue
-            arrays = [pa.repeat(pa.scalar(j, pa.int32()), table.num_rows)]
-            for jj, kk in enumerate(out_names):
-                kind = outgoing.field(f"_{jj}").type
-                arrays.append(
-                    pa.StructArray.from_arrays(
-                        [c.combine_chunks() for c in table.columns], fields=list(out_schemas[kk])
-                    )
-                    if jj == j
-                    else pa.nulls(table.num_rows, kind)
-                )
-            yield from pa.Table.from_arrays(arrays, schema=outgoing).to_batches()
+            if table.num_rows:
+                yield _chunked(table, j, outgoing)
 
     parts = max(_spread(spark), partitions or 0)
     result = (
@@ -356,10 +352,32 @@ def per_unit_frames(
             eager=True, storageLevel=StorageLevel.DISK_ONLY
         )
     selected = {
-        k: (result if j in big else rest).filter(F.col(unit_rows.FRAME) == j).select(f"_{j}.*")
+        k: (result if j in big else rest)
+        .filter(F.col(unit_rows.FRAME) == j)
+        .select(F.inline(f"_{j}"))
         for j, k in enumerate(out_names)
     }
     return {k: nw.from_native(v if k in large else v.coalesce(cores)) for k, v in selected.items()}
+
+
+CHUNK_ROWS = 8192  # rows of an output per row of a pass's result
+
+
+def _chunked(table: pa.Table, index: int, outgoing: pa.Schema) -> pa.RecordBatch:
+    """Output ``index``'s rows as rows of ``outgoing``: ``CHUNK_ROWS`` of them a row, in
+    column ``_{index}``, the other outputs' columns empty."""
+    rows = pa.StructArray.from_arrays(
+        [c.combine_chunks() for c in table.columns], fields=list(table.schema)
+    )
+    offsets = pa.array([*range(0, table.num_rows, CHUNK_ROWS), table.num_rows], pa.int32())
+    chunks = len(offsets) - 1
+    columns = [pa.repeat(pa.scalar(index, pa.int32()), chunks)]
+    for field in list(outgoing)[1:]:
+        if field.name == f"_{index}":
+            columns.append(pa.ListArray.from_arrays(offsets, rows, type=field.type))
+        else:
+            columns.append(pa.nulls(chunks, field.type))
+    return pa.RecordBatch.from_arrays(columns, schema=outgoing)
 
 
 def _collected(native: Any) -> pl.DataFrame:
