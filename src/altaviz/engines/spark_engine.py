@@ -56,6 +56,11 @@ SMALL_TABLES = frozenset(
         "model_metrics",
     }
 )
+# Tables Spark reads (they grow with the history) but whose batches are at most a row per
+# unit and day, or a few alerts: written on the driver by delta-rs, like the small tables.
+# A commit through Spark costs some seven jobs, most of them rebuilding the table's snapshot,
+# about a second however few the rows.
+DRIVER_WRITTEN = SMALL_TABLES | {"daily_aggregates", "operating_mode_days", "alert_history"}
 # JSON of a rejected record: every field, null ones too, timestamps to the microsecond.
 JSON_OPTIONS = {
     "ignoreNullFields": "false",
@@ -257,7 +262,7 @@ class SparkEngine(DeltaLogMetadata):
         return nw.from_native(native).lazy().collect()
 
     def append(self, spec: TableSpec, frame: Frame, txns: Sequence[Txn] = ()) -> WriteResult:
-        if spec.name in SMALL_TABLES:
+        if spec.name in DRIVER_WRITTEN:
             return self._driver.append(spec, self._on_driver(frame), txns)
         if len(txns) > 1:
             raise ValueError("Delta on Spark records one application transaction per commit")
@@ -274,7 +279,7 @@ class SparkEngine(DeltaLogMetadata):
     def replace(
         self, spec: TableSpec, frame: Frame, partitions: Partitions, txns: Sequence[Txn] = ()
     ) -> WriteResult:
-        if spec.name in SMALL_TABLES:
+        if spec.name in DRIVER_WRITTEN:
             return self._driver.replace(spec, self._on_driver(frame), partitions, txns)
         if len(txns) > 1:
             raise ValueError("Delta on Spark records one application transaction per commit")
@@ -289,7 +294,7 @@ class SparkEngine(DeltaLogMetadata):
         return self._written(spec)
 
     def merge(self, spec: TableSpec, frame: Frame, txns: Sequence[Txn] = ()) -> WriteResult:
-        if spec.name in SMALL_TABLES:
+        if spec.name in DRIVER_WRITTEN:
             return self._driver.merge(spec, self._on_driver(frame), txns)
         if not spec.keys:
             raise ValueError(f"{spec.name} has no natural keys to merge on")

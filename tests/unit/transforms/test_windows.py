@@ -8,8 +8,10 @@ import narwhals as nw
 import pytest
 
 from altaviz.transforms.windows import (
+    CHUNK_ROWS,
     latest_per_key,
     literal_frame,
+    per_unit_frames,
     trailing_mean,
     trailing_trimmed_mean,
 )
@@ -111,3 +113,28 @@ def test_literal_frame_joins_small_data_and_spark_broadcasts_it(frame, backend):
     if backend == "spark":  # without the hint, Spark sort-merge joins rows built in Python
         plan = nw.to_native(joined)._jdf.queryExecution().executedPlan().toString()
         assert "BroadcastHashJoin" in plan and "SortMergeJoin" not in plan
+
+
+def test_per_unit_frames_returns_every_row_of_every_output_in_each_unit_order(frame):
+    """An output of many chunks comes back whole, each unit's rows in the order computed;
+    a small output beside it and an empty one come back as they were."""
+    many = 2 * CHUNK_ROWS + 5
+    ids = ["C1"] * many + ["C2"] * 3
+    readings = frame({"compressor_id": ids, "x": [*range(many), 0, 1, 2]})
+
+    def compute(frames):
+        mine = frames["readings"]
+        return {
+            "rows": mine.select("compressor_id", "x", (nw.col("x") * 2).alias("twice")),
+            "units": mine.group_by("compressor_id").agg(nw.len().alias("n")),
+            "none": mine.filter(nw.col("x") < 0).select("x"),
+        }
+
+    order = {"readings": ("compressor_id", "x")}
+    out = per_unit_frames({"readings": readings}, compute, order, large=("rows",))
+    rows = rows_of(out["rows"])
+    first = [(r["x"], r["twice"]) for r in rows if r["compressor_id"] == "C1"]
+    assert first == [(x, 2 * x) for x in range(many)]
+    assert len(rows) == many + 3
+    assert {r["compressor_id"]: r["n"] for r in rows_of(out["units"])} == {"C1": many, "C2": 3}
+    assert rows_of(out["none"]) == [] and out["none"].columns == ["x"]
