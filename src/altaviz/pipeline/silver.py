@@ -58,7 +58,7 @@ def silver_days(
         sensors=sensors,
     )
 
-    follow = also.then if also else None
+    follow = also.then if also else None  # not ``also``: its Spark inputs cannot travel
 
     def summarised(silver: Frame, others: dict[str, Frame]) -> dict[str, Frame]:
         # Computed in the cleaning's pass: no later pass reads the silver rows for them.

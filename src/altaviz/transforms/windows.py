@@ -304,7 +304,7 @@ def per_unit_frames(
     out_names = list(outputs)
     out_schemas = {k: _plain(_collected(v).to_arrow().schema) for k, v in outputs.items()}
     # Each output travels as chunks of its rows, a list of structs per row of the result: a
-    # row of one output carries the others as empty lists (an offset each). Structs side by
+    # row of one output carries the others as null lists (an offset each). Structs side by
     # side carried a null for every field of every other output on every row, to the JVM
     # and its disks: a reading of the cleaning's pass with gold held some 200.
     outgoing = pa.schema(
@@ -365,7 +365,7 @@ CHUNK_ROWS = 8192  # rows of an output per row of a pass's result
 
 def _chunked(table: pa.Table, index: int, outgoing: pa.Schema) -> pa.RecordBatch:
     """Output ``index``'s rows as rows of ``outgoing``: ``CHUNK_ROWS`` of them a row, in
-    column ``_{index}``, the other outputs' columns empty."""
+    column ``_{index}``, the other outputs' columns null."""
     rows = pa.StructArray.from_arrays(
         [c.combine_chunks() for c in table.columns], fields=list(table.schema)
     )
