@@ -22,6 +22,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from altaviz.config import load_config
 from altaviz.core.results import RowCounts
 from altaviz.fleet import SimulationRequest, simulate
 from altaviz.fleet.failure_modes import MODES
@@ -92,6 +93,24 @@ def test_the_fixture_holds_what_parity_must_cover(fleet, polars_lake):
 
 def test_spark_writes_the_same_tables_as_polars(polars_lake, spark_lake):
     assert differences(polars_lake, spark_lake) == []
+
+
+TELEMETRY_TABLES = [lake.SENSOR_READINGS, lake.SENSOR_CLEANED, lake.HOURLY_AGGREGATES]
+
+
+@pytest.mark.parametrize("spec", TELEMETRY_TABLES, ids=lambda spec: spec.name)
+def test_spark_writes_file_statistics_on_the_telemetry_tables_keys_only(spark_lake, spec):
+    from deltalake import DeltaTable
+
+    from altaviz.lake.location import lake_location
+    from altaviz.settings import Settings
+
+    location = lake_location(load_config().lakehouse, Settings(_env_file=None), root=spark_lake)
+    table = DeltaTable(location.table_uri(spec.layer, spec.name))
+    actions = pl.DataFrame(table.get_add_actions(flatten=True))
+    assert actions.height > 0
+    recorded = {c.removeprefix("min.") for c in actions.columns if c.startswith("min.")}
+    assert recorded == set(spec.stats_on)
 
 
 def test_spark_scores_the_days_as_polars_does(fleet, polars_lake, spark_lake, tmp_path):

@@ -8,12 +8,20 @@ import narwhals as nw
 import polars as pl
 import pyarrow as pa
 import pytest
+from deltalake import write_deltalake
 
 from altaviz.config import load_config
 from altaviz.core.errors import NotFoundError
 from altaviz.engines import Txn, get_engine
 from altaviz.engines.delta_log import sql_in
-from altaviz.lake.catalog import ALERT_HISTORY, QUALITY_METRICS, SENSOR_CLEANED, TABLES, table
+from altaviz.lake.catalog import (
+    ALERT_HISTORY,
+    OPERATING_MODES,
+    QUALITY_METRICS,
+    SENSOR_CLEANED,
+    TABLES,
+    table,
+)
 from altaviz.lake.location import lake_location, onelake_storage_options
 from altaviz.settings import Settings
 
@@ -183,3 +191,38 @@ def test_engine_tracks_partitions_and_files_added_since_a_version(tmp_path):
     assert added.get_column("alert_id").to_list() == ["b"]
     assert engine.optimize(ALERT_HISTORY) is not None
     assert engine.vacuum(ALERT_HISTORY, 0, dry_run=True) == []
+
+
+def _statistics(engine, spec) -> set[str]:
+    """The columns whose minimum the table's files record."""
+    actions = pl.DataFrame(engine._table(spec).get_add_actions(flatten=True))
+    return {c.removeprefix("min.") for c in actions.columns if c.startswith("min.")}
+
+
+def test_telemetry_tables_keep_file_statistics_on_their_keys_only(tmp_path):
+    engine = get_engine(
+        "polars", lake_location(load_config().lakehouse, Settings(_env_file=None), root=tmp_path)
+    )
+    hour = datetime(2026, 3, 1, tzinfo=UTC)
+    row = {c.name: [None if c.nullable else 0] for c in OPERATING_MODES.schema.columns}
+    row |= {"compressor_id": ["COMP-0001"], "hour": [hour], "date": [date(2026, 3, 1)]}
+    engine.append(OPERATING_MODES, engine.frame(OPERATING_MODES, row))
+    assert _statistics(engine, OPERATING_MODES) == {"compressor_id", "hour"}
+    # A table without the setting (Delta's default) records every column's.
+    engine.merge(QUALITY_METRICS, _quality(date(2026, 3, 1), 1.0))
+    assert _statistics(engine, QUALITY_METRICS) == set(QUALITY_METRICS.schema.names)
+
+
+def test_a_table_of_an_earlier_version_is_brought_up_to_the_catalogue_once(tmp_path):
+    location = lake_location(load_config().lakehouse, Settings(_env_file=None), root=tmp_path)
+    engine = get_engine("polars", location)
+    # As an earlier version wrote it: one column short, statistics on every column.
+    added = "standby_compression_ratio"
+    earlier = pa.schema([f for f in OPERATING_MODES.schema.arrow() if f.name != added])
+    write_deltalake(engine.uri(OPERATING_MODES), earlier.empty_table(), partition_by=["date"])
+    engine.evolve(OPERATING_MODES)
+    table = engine._table(OPERATING_MODES)
+    assert added in table.schema().to_arrow().names
+    assert table.metadata().configuration == OPERATING_MODES.table_properties()
+    get_engine("polars", location).evolve(OPERATING_MODES)  # a later run changes nothing
+    assert engine.version(OPERATING_MODES) == table.version()

@@ -25,9 +25,10 @@ class DeltaLogMetadata:
         self._options = dict(location.storage_options) or None
         self._evolved: set[str] = set()
 
-    def add_missing_columns(self, spec: TableSpec) -> None:
-        """Add the catalogue's columns that a table written by an earlier version lacks
-        (new columns are nullable: the old rows read them as null). Once per table."""
+    def evolve(self, spec: TableSpec) -> None:
+        """Bring a table written by an earlier version up to the catalogue, once per table:
+        add the columns it lacks (nullable: the old rows read them as null) and set the
+        table properties it lacks (they apply to the files written from then on)."""
         if spec.name in self._evolved:
             return
         table = self._table(spec)
@@ -36,6 +37,9 @@ class DeltaLogMetadata:
             missing = [f for f in spec.schema.arrow() if f.name not in have]
             if missing:
                 table.alter.add_columns([Field.from_arrow(f.with_nullable(True)) for f in missing])
+            wanted = spec.table_properties()
+            if wanted.items() - table.metadata().configuration.items():
+                table.alter.set_table_properties(wanted)
             self._evolved.add(spec.name)
 
     def uri(self, spec: TableSpec) -> str:

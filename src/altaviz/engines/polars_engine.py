@@ -176,7 +176,7 @@ class PolarsEngine(DeltaLogMetadata):
 
     def append(self, spec: TableSpec, frame: Frame, txns: Sequence[Txn] = ()) -> WriteResult:
         data = self._arrow(spec, frame)
-        self.add_missing_columns(spec)
+        self.evolve(spec)
         if data.num_rows == 0 and not txns and self.exists(spec):
             return WriteResult(0)
         write_deltalake(
@@ -184,6 +184,7 @@ class PolarsEngine(DeltaLogMetadata):
             data,
             mode="append",
             partition_by=list(spec.partition_by) or None,
+            configuration=spec.table_properties() or None,  # read only when creating it
             storage_options=self._options,
             commit_properties=self._commit(txns),
             writer_properties=writer_properties(spec),
@@ -196,7 +197,7 @@ class PolarsEngine(DeltaLogMetadata):
         data = self._arrow(spec, frame)
         if not self.exists(spec):
             return self.append(spec, data_frame(data), txns)
-        self.add_missing_columns(spec)
+        self.evolve(spec)
         write_deltalake(
             self.uri(spec),
             data,
@@ -218,7 +219,7 @@ class PolarsEngine(DeltaLogMetadata):
             return self.append(spec, data_frame(data), txns)
         if data.num_rows == 0:
             return WriteResult(0)
-        self.add_missing_columns(spec)
+        self.evolve(spec)
         table = self._table(spec)
         on = " AND ".join(f"t.{k} = s.{k}" for k in spec.keys)
         (

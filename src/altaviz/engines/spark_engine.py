@@ -203,12 +203,16 @@ class SparkEngine(DeltaLogMetadata):
         )
         return nw.from_native(frame)
 
-    def read_file(self, path: str, spec: TableSpec) -> nw.LazyFrame[Any]:
-        """A Parquet file conformed to a catalogue table's schema (reference data)."""
-        return nw.from_native(_conform(self.spark.read.parquet(path), spec))
+    def read_file(self, path: str, spec: TableSpec) -> nw.DataFrame[Any]:
+        """A Parquet file conformed to a catalogue table's schema (reference data): of the
+        fleet's size, so read on the driver, as the small tables are."""
+        return self._driver.read_file(path, spec)
 
-    def frame(self, spec: TableSpec, data: Mapping[str, Sequence[Any]]) -> nw.LazyFrame[Any]:
-        """A frame of ``spec``'s schema from columns of Python values."""
+    def frame(self, spec: TableSpec, data: Mapping[str, Sequence[Any]]) -> Frame:
+        """A frame of ``spec``'s schema from columns of Python values: on the driver for a
+        table the driver writes (no Spark job to build it and collect it back), else Spark's."""
+        if spec.name in DRIVER_WRITTEN:
+            return self._driver.frame(spec, data)
         names = spec.schema.names
         rows = list(zip(*(data[c] for c in names), strict=True))
         return nw.from_native(self.spark.createDataFrame(rows, spec.schema.spark()))
@@ -239,7 +243,7 @@ class SparkEngine(DeltaLogMetadata):
         """Create the table with the catalogue's exact schema (nullability included): with
         delta-rs, which writes the first commit of the log without a Spark job."""
         if self.exists(spec):
-            self.add_missing_columns(spec)
+            self.evolve(spec)
             return
         from deltalake import DeltaTable
 
@@ -248,7 +252,7 @@ class SparkEngine(DeltaLogMetadata):
             schema=spec.schema.arrow(),
             mode="ignore",
             partition_by=list(spec.partition_by) or None,
-            configuration=dict(TABLE_PROPERTIES),
+            configuration={**TABLE_PROPERTIES, **spec.table_properties()},
             storage_options=self._options,
         )
 

@@ -47,6 +47,7 @@ SENSOR_READINGS = TableSpec(
         Column("ingestion_date", "date", False),
     ),
     partition_by=("ingestion_date",),
+    stats_on=("compressor_id", "timestamp"),
     description="Raw telemetry exactly as received, plus ingestion metadata. Append-only.",
 )
 
@@ -146,6 +147,7 @@ SENSOR_CLEANED = TableSpec(
     partition_by=("date",),
     keys=("compressor_id", "timestamp"),
     zorder_by=("compressor_id",),
+    stats_on=("compressor_id", "timestamp"),
     description="Deduplicated, validated readings; spikes and impossible values nulled.",
 )
 
@@ -200,6 +202,7 @@ HOURLY_AGGREGATES = TableSpec(
     partition_by=("date", "region"),
     keys=("compressor_id", "hour"),
     zorder_by=("compressor_id",),
+    stats_on=("compressor_id", "hour"),
     description="Hourly facts per unit with rolling windows and statuses.",
 )
 
@@ -339,6 +342,7 @@ FEATURE_STORE = TableSpec(
     partition_by=("date",),
     keys=("compressor_id", "hour", "feature_set"),
     zorder_by=("compressor_id",),
+    stats_on=("compressor_id", "hour"),
     description="Hourly features per unit: the spec's statistics and ratios to its baseline.",
 )
 
@@ -370,6 +374,7 @@ ML_PREDICTIONS = TableSpec(
     partition_by=("date",),
     keys=("compressor_id", "hour"),
     zorder_by=("compressor_id",),
+    stats_on=("compressor_id", "hour"),
     description="Every model's output per unit and scored hour.",
 )
 
@@ -438,6 +443,7 @@ EMISSIONS_ESTIMATES = TableSpec(
     partition_by=("date",),
     keys=("compressor_id", "hour"),
     zorder_by=("compressor_id",),
+    stats_on=("compressor_id", "hour"),
     description="Methane and CO2e per unit and hour (EPA Subpart W), OOOOb packing tracking.",
 )
 
@@ -462,6 +468,7 @@ OPERATING_MODES = TableSpec(
     partition_by=("date",),
     keys=("compressor_id", "hour"),
     zorder_by=("compressor_id",),
+    stats_on=("compressor_id", "hour"),
     description="Hours per unit and hour in each operating mode (40 CFR 98.233(p)).",
 )
 

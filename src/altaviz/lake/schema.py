@@ -115,3 +115,16 @@ class TableSpec:
     keys: tuple[str, ...] = ()
     zorder_by: tuple[str, ...] = ()
     description: str = ""
+    # Columns whose minimum, maximum and nulls Delta records per file, for readers to skip
+    # files by: empty keeps Delta's default (the first 32). Telemetry-sized tables keep them
+    # on their keys only: statistics on every column cost Spark's write of ten days of
+    # bronze about a quarter of its time.
+    stats_on: tuple[str, ...] = ()
+
+    def table_properties(self) -> dict[str, str]:
+        """The Delta table properties this table is created with.
+
+        >>> TableSpec("t", "gold", columns(("a", "int32")), stats_on=("a",)).table_properties()
+        {'delta.dataSkippingStatsColumns': 'a'}
+        """
+        return {"delta.dataSkippingStatsColumns": ",".join(self.stats_on)} if self.stats_on else {}

@@ -37,9 +37,11 @@ def cases_stage(run: RunContext) -> CaseCounts:
     open_units = alerts.filter(pl.col("state") == "open").select("compressor_id").unique()
     cases = build_cases(
         alerts,
-        _native(engine.read(lake.CASE_EVENTS)),
+        _native(engine.read_local(lake.CASE_EVENTS)),
         _native(
-            engine.read(lake.COMPRESSOR_METADATA).select("compressor_id", "station_id", "basin")
+            engine.read_local(lake.COMPRESSOR_METADATA).select(
+                "compressor_id", "station_id", "basin"
+            )
         ),
         repairs,
         _diagnoses(run, open_units, repairs, now),
@@ -47,13 +49,14 @@ def cases_stage(run: RunContext) -> CaseCounts:
         now,
         cfg.thresholds.alerts.offline_after_minutes,
     )
-    current = engine.read(lake.CASES)
+    # The worklist is of the fleet's size: compared on the driver, with no Spark job.
+    current = engine.read_local(lake.CASES)
     names = lake.CASES.schema.names
     framed = engine.frame(lake.CASES, cases.to_dict(as_series=False))
     changed = local(differing_rows(framed, current, names)).shape[0]
     gone = local(differing_rows(current, framed, names)).shape[0]
     if changed or gone:
-        units = sorted(set(cases["compressor_id"]) | set(local(current)["compressor_id"]))
+        units = sorted(set(cases["compressor_id"]) | set(current["compressor_id"]))
         engine.replace(lake.CASES, framed, {"compressor_id": units})
     still = cases.filter(pl.col("state").is_in(["open", "acknowledged", "snoozed"])).height
     return CaseCounts(open=still, changed=changed)

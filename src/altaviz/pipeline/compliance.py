@@ -195,14 +195,15 @@ def compliance_stage(run: RunContext) -> int:
         return 0
     alerts = packing.compliance_alerts(
         _units(engine),
-        _native(engine.read(lake.PACKING_MEASUREMENTS)),
+        _native(engine.read_local(lake.PACKING_MEASUREMENTS)),
         _flags(engine),
         _native(run.repairs()),
         cfg.models.packing,
         cfg.models.emissions.packing_vent_limit_scfm_per_cylinder,
     )
+    # The packing programme's alerts are a few per unit: compared on the driver.
     framed = engine.frame(lake.ALERT_HISTORY, alerts.to_dict(as_series=False))
-    current = engine.read(lake.ALERT_HISTORY, nw.col("alert_type").is_in(packing.ALERT_TYPES))
+    current = engine.read_local(lake.ALERT_HISTORY, nw.col("alert_type").is_in(packing.ALERT_TYPES))
     names = lake.ALERT_HISTORY.schema.names
     if (
         local(differing_rows(framed, current, names)).shape[0]
@@ -227,7 +228,7 @@ def _flags(engine: Engine) -> pl.DataFrame:
 
 def _units(engine: Engine) -> pl.DataFrame:
     return _native(
-        engine.read(lake.COMPRESSOR_METADATA).select(
+        engine.read_local(lake.COMPRESSOR_METADATA).select(
             "compressor_id",
             "station_id",
             "basin",

@@ -71,14 +71,16 @@ def gold_days(
     # Rows counted from the commits (a count of their own would be a Spark job each).
     counted = partial(run.rows.add, "gold_hourly")
     writer.submit(run.engine.replace, lake.HOURLY_AGGREGATES, hourly, {"date": days}, then=counted)
-    daily = out["daily"]
+    # A row per unit and day: collected once, for the driver to write and for fleet health
+    # (on Spark a dozen jobs of joins and group-bys over a few thousand rows otherwise).
+    daily = local(out["daily"])
     counted = partial(run.rows.add, "gold_daily")
     writer.submit(run.engine.replace, lake.DAILY_AGGREGATES, daily, {"date": days}, then=counted)
     alerts = out["alerts"]
     types = alert_rules.RULE_TYPES
     # Not queued: the next batch reads the history.
     opened, resolved = write_alerts(run.engine, alerts, days, types)
-    health = gold.fleet_health(daily, units, opened_on(alerts, first, last))
+    health = gold.fleet_health(daily, local(units), local(opened_on(alerts, first, last)))
     writer.submit(run.engine.replace, lake.FLEET_HEALTH, health, {"date": days})
     log.info("gold %s to %s: %d alerts opened", first, last, opened)
     if not run.engine.carries_frames:

@@ -108,11 +108,10 @@ def land_batch(
         judged.filter(nw.col("reason").is_null()).with_columns(*meta), lake.SENSOR_READINGS
     )
     landed = LandedBatch(good, letters)
-    # Files judged on Spark are not counted before their letters are written: that count
-    # would be one more pass over every file. Their commit records the transaction, and
-    # how many letters it wrote (possibly none).
-    uncounted = rereadable and isinstance(letters, nw.LazyFrame)
-    if dead_txns and (uncounted or landed.rejected):
+    # Letters are counted before they are written, and a batch without any writes none:
+    # nothing of it can be lost or landed twice. On Spark the count reads only the columns
+    # the rules judge, where writing the letters reads every column of every record.
+    if dead_txns and landed.rejected:
         write(lake.DEAD_LETTER, letters, list(dead_txns))
     write(lake.SENSOR_READINGS, good, list(bronze_txns))
     return landed
