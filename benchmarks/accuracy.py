@@ -3,6 +3,7 @@ the models' scoring.
 
     uv run python benchmarks/accuracy.py                      # 4,700 units x 10 days, seed 2026
     uv run python benchmarks/accuracy.py --seed 11 --days 5 --report /tmp/report
+    uv run python benchmarks/accuracy.py --seed 42 --start 2026-11-23T06:50Z   # data from dawn
 
 Simulates a fleet, runs the whole pipeline (models included) on an empty lakehouse with a
 fresh MLflow store, then prints `altaviz evaluate` and the time `altaviz predict` takes to
@@ -29,12 +30,15 @@ def main() -> None:
     parser.add_argument("--compressors", type=int, default=4700)
     parser.add_argument("--days", type=int, default=10)
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument(
+        "--start", default="2026-06-01T00:00Z", help="the data's first reading (UTC)"
+    )
     parser.add_argument("--report", type=Path, help="also write the Markdown report here")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="altaviz-accuracy-") as tmp:
         fleet, lake = Path(tmp) / "fleet", Path(tmp) / "lake"
         env = lake_env(tmp)
-        simulate_fleet(fleet, args.compressors, args.days, args.seed)
+        simulate_fleet(fleet, args.compressors, args.days, args.seed, args.start)
         pipeline = subprocess.run(
             [*ALTAVIZ, "pipeline", "--source", str(fleet), "--lakehouse", str(lake), "--json"],
             check=False,

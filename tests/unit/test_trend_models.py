@@ -10,8 +10,9 @@ import polars as pl
 import pytest
 
 from altaviz.config import load_config
-from altaviz.ml.drift import LAG_HOURS, LAGS, temperature_drift
+from altaviz.ml.drift import LAG_HOURS, LAGS, SERIES, temperature_drift, with_early_levels
 from altaviz.ml.rul import remaining_useful_life
+from altaviz.ml.scoring import complete_daily_means
 from altaviz.ml.trends import robust_trends
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -92,6 +93,45 @@ def test_a_unit_already_beyond_its_limit_has_zero_hours_left():
     row = temperature_drift(fits, lim, rules).rows(named=True)[0]
     assert row["drift_hours_to_warning"] == 0.0 and row["drift_hours_to_critical"] == 0.0
     assert row["drift_level"] == 2
+
+
+def test_a_healthy_unit_whose_data_begins_at_its_daily_low_raises_no_drift():
+    """Over the first day the trailing "24-hour" mean is a mean of the hours so far: starting
+    at the daily low it climbs ~0.1 F/h for a day, then stays flat. Drift fits its rate on full
+    days only, yet still reads a unit that is at its limit from its first hours."""
+    rules = load_config().models.drift
+
+    def trailing_means(amplitude: float, phase: int) -> list[float]:
+        swing = [198.7 - amplitude * np.cos(2 * np.pi * (h + phase) / 24) for h in range(72)]
+        return [float(np.mean(swing[max(0, h - 23) : h + 1])) for h in range(72)]
+
+    # A begins at its daily low; C, with a wider swing, on the morning's steepest climb
+    means = {"A": trailing_means(2.5, 0), "C": trailing_means(5.0, 6)}
+    frame = hourly({**means, "B": [262.0] * 72})
+    baselines = nw.from_native(
+        pl.DataFrame({"compressor_id": ["A", "B", "C"], "established_from": START})
+    )
+    # A floating limit a few degrees above the unit's usual daily peak (201.2 F)
+    lim = limits(discharge_temp_f__warning_high=205.0, discharge_temp_f__critical_high=215.0)
+
+    def levels(fits) -> dict[tuple[str, datetime], int]:
+        rows = temperature_drift(fits, lim, rules).rows(named=True)
+        return {(r["compressor_id"], r["at"]): r["drift_level"] for r in rows}
+
+    def fit(frame, lags=LAGS):
+        window = timedelta(hours=rules.window_hours)
+        return robust_trends(frame, SERIES, HOURS, window, rules.min_hours, lags=lags)
+
+    smoothed = complete_daily_means(frame, baselines, SERIES.values())
+    naive = levels(fit(frame))
+    fixed = levels(with_early_levels(fit(smoothed), fit(frame, lags={})))
+    # What a fit on every hour would say: A rising to its limit in its second day, C (whose
+    # level would be carried forward at the first hours' rate) beyond it in its first hours
+    assert max(v for (u, at), v in naive.items() if u == "A" and at >= HOURS[24]) == 1
+    assert naive[("C", HOURS[rules.min_hours - 1])] >= 1
+    assert {v for (u, _), v in fixed.items() if u in ("A", "C")} == {0}
+    hot = sorted(at for (u, at), v in fixed.items() if u == "B" and v == 2)
+    assert hot[0] == HOURS[rules.min_hours - 1] and len(hot) == 72 - rules.min_hours + 1
 
 
 def test_rul_takes_the_nearest_limit_and_gives_a_healthy_unit_none():

@@ -7,6 +7,13 @@ implementation ignored. The line is fitted to the trailing 24-hour mean (gold's
 degrees would otherwise read as a rise of up to 0.3 F/h every afternoon. A 24-hour mean lags
 the present by about half a day, so the fitted level is carried forward by
 :data:`LAG_HOURS` at the fitted rate (``robust_trends(..., lags=LAGS)``).
+
+Over a unit's first day the "24-hour" mean is a mean over the hours so far: it climbs or
+falls with the hour of day its data began, up to 0.1 F/h for data that starts near the daily
+low, which a fit would project to the warning limit within days on every healthy unit. The
+rate is therefore fitted on full-day means only, and the first day's fits give the level
+alone, not carried forward (:func:`with_early_levels`), so a unit already at its limit is
+still seen at once.
 """
 
 from __future__ import annotations
@@ -30,6 +37,26 @@ def confidence(slope: nw.Expr, se: nw.Expr) -> nw.Expr:
     return nw.when(slope.abs() > 0).then(
         nw.max_horizontal(nw.lit(0.0), nw.lit(1.0) - se / slope.abs())
     )
+
+
+def with_early_levels(full: nw.DataFrame[Any], partial: nw.DataFrame[Any]) -> nw.DataFrame[Any]:
+    """Trends for :func:`temperature_drift`: ``full`` (fitted on full-day means only, see
+    :func:`~altaviz.ml.scoring.complete_daily_means`) and, where it has no fit yet, the level
+    of ``partial`` (fitted on every hour, with no lag) with no rate, so the model can say a
+    unit is at its limit but not that it is rising.
+
+    >>> import polars as pl
+    >>> fit = dict(sensor="t", at=1, slope=0.1, level=200.0, se=0.01, hours=30)
+    >>> full = nw.from_native(pl.DataFrame([dict(fit, compressor_id="A")]))
+    >>> partial = nw.from_native(pl.DataFrame([dict(fit, compressor_id=u) for u in "AB"]))
+    >>> with_early_levels(full, partial).sort("compressor_id").to_native()["slope"].to_list()
+    [0.1, None]
+    """
+    keys = ["compressor_id", "sensor", "at"]
+    early = partial.join(full.select(keys), on=keys, how="anti").with_columns(
+        nw.lit(None).cast(partial.schema[c]).alias(c) for c in ("slope", "se")
+    )
+    return nw.concat([full, early.select(full.columns)])
 
 
 def temperature_drift(

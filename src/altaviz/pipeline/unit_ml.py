@@ -27,7 +27,7 @@ from altaviz.core.days import dates_between, day_bounds
 from altaviz.core.frames import Frame
 from altaviz.ml.drift import LAGS as DRIFT_LAGS
 from altaviz.ml.drift import SERIES as DRIFT_SERIES
-from altaviz.ml.drift import temperature_drift
+from altaviz.ml.drift import temperature_drift, with_early_levels
 from altaviz.ml.emissions import hourly_emissions, over_limit, packing_leak
 from altaviz.ml.features import hourly_features
 from altaviz.ml.rul import remaining_useful_life
@@ -183,12 +183,16 @@ def _predictions(
     anomalies = anomaly_scores(
         hourly, features, baselines, day, champion, models.anomaly, models.features.feature_set
     )
-    drift_trends = _trends(hourly, DRIFT_SERIES, at, models.drift, DRIFT_LAGS, repairs)
+    # Both trend models fit rates on full-day means only (a first day's mean climbs or falls
+    # with the hour the data began). Drift also reads a unit's level in its first day, to see
+    # one already at its limit: where the line stands, not carried forward at its made-up rate.
+    smoothed = complete_daily_means(hourly, baselines, DRIFT_SERIES.values())
+    drift_trends = with_early_levels(
+        _trends(smoothed, DRIFT_SERIES, at, models.drift, DRIFT_LAGS, repairs),
+        _trends(hourly, DRIFT_SERIES, at, models.drift, {}, repairs),
+    )
     # Temperature swings with the day: RUL reads it through its 24-hour mean, as drift does.
     rul_series = {s: DRIFT_SERIES.get(s, f"{s}_mean") for s in models.rul.sensors}
-    # RUL projects up to weeks ahead, so it also waits for a first full day; drift, whose
-    # horizon is three days and which must see a unit already hot on its first day, does not.
-    smoothed = complete_daily_means(hourly, baselines, DRIFT_SERIES.values())
     rul_lags = {s: DRIFT_LAGS[s] for s in rul_series if s in DRIFT_LAGS}
     rul_trends = _trends(smoothed, rul_series, at, models.rul, rul_lags, repairs)
     drift = temperature_drift(drift_trends, limits, models.drift).rename({"at": "hour"})
