@@ -8,6 +8,7 @@ traceback with ``--debug``; exit code 70 (``EX_SOFTWARE``), never one of a user 
 from __future__ import annotations
 
 import functools
+import inspect
 import sys
 from collections.abc import Callable
 from typing import Any, NoReturn, TypeVar
@@ -61,8 +62,19 @@ def exits_cleanly(command: F) -> F:
     return run  # type: ignore[return-value]
 
 
+def reflowed(text: str) -> str:
+    """A docstring's paragraphs each on one line, for the terminal to wrap: Typer's Rich help
+    keeps a docstring's line breaks, which then break lines mid-sentence at any width.
+
+    >>> reflowed("Run the pipeline,\n    day by day.\n\n    Incremental.")
+    'Run the pipeline, day by day.\n\nIncremental.'
+    """
+    paragraphs = inspect.cleandoc(text).split("\n\n")
+    return "\n\n".join(" ".join(line.strip() for line in p.splitlines()) for p in paragraphs)
+
+
 class Group(typer.Typer):
-    """A Typer app whose every command maps errors to exit codes.
+    """A Typer app whose every command maps errors to exit codes, its help reflowed.
 
     Help texts are Rich markup: a literal bracket is written ``\\[`` (``"\\\\[default: …]"``),
     or Rich takes it for a tag and drops it."""
@@ -73,10 +85,18 @@ class Group(typer.Typer):
         super().__init__(**kwargs)
 
     def command(self, *args: Any, **kwargs: Any) -> Callable[[F], F]:  # type: ignore[override]
-        register = super().command(*args, **kwargs)
-
         def decorator(fn: F) -> F:
-            register(exits_cleanly(fn))
+            text = kwargs.get("help") or fn.__doc__
+            options = {**kwargs, "help": reflowed(text)} if text else kwargs
+            super(Group, self).command(*args, **options)(exits_cleanly(fn))
             return fn
+
+        return decorator
+
+    def callback(self, *args: Any, **kwargs: Any) -> Callable[[F], F]:  # type: ignore[override]
+        def decorator(fn: F) -> F:
+            text = kwargs.get("help") or fn.__doc__
+            options = {**kwargs, "help": reflowed(text)} if text else kwargs
+            return super(Group, self).callback(*args, **options)(fn)
 
         return decorator

@@ -85,7 +85,7 @@ def lake_vacuum(
         int | None,
         typer.Option(help="Keep unreferenced files this long \\[default: lakehouse.yaml]."),
     ] = None,
-    dry_run: Annotated[bool, typer.Option(help="List what would be removed.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be removed.")] = False,
 ) -> None:
     """Remove files no version within the retention period still needs."""
     retain = (

@@ -32,7 +32,7 @@ def train_command(
         ),
     ] = None,
     promote: Annotated[
-        bool, typer.Option(help="Make the new version the champion that scoring uses.")
+        bool, typer.Option("--promote", help="Make the new version the champion that scoring uses.")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:

@@ -30,17 +30,22 @@ def pipeline_command(
     ] = None,
     lakehouse: LakehouseOption = None,
     skip_quality: Annotated[
-        bool, typer.Option(help="Promote to gold even when a quality check is critical.")
+        bool,
+        typer.Option(
+            "--skip-quality", help="Promote to gold even when a quality check is critical."
+        ),
     ] = False,
-    skip_ml: Annotated[bool, typer.Option(help="Skip the ML stage.")] = False,
+    skip_ml: Annotated[bool, typer.Option("--skip-ml", help="Skip the ML stage.")] = False,
     skip_db: Annotated[
-        bool, typer.Option(help="Do not export to the serving database (DATABASE_URL).")
+        bool,
+        typer.Option("--skip-db", help="Do not export to the serving database (DATABASE_URL)."),
     ] = False,
     accept_fleet_change: Annotated[
         bool,
         typer.Option(
+            "--accept-fleet-change",
             help="The source's fleet differs from the lakehouse's on purpose (new units, a unit "
-            "moved): record the change instead of refusing it."
+            "moved): record the change instead of refusing it.",
         ),
     ] = False,
     engine: Annotated[

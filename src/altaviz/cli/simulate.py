@@ -55,7 +55,10 @@ def simulate_command(
         ),
     ] = "max",
     demo: Annotated[
-        bool, typer.Option(help="The spec's 10-unit demo fleet at 4 Texas stations, 2 failing.")
+        bool,
+        typer.Option(
+            "--demo", help="The spec's 10-unit demo fleet at 4 Texas stations, 2 failing."
+        ),
     ] = False,
     workers: Annotated[
         int | None,
