@@ -54,7 +54,6 @@ def test_help_shows_every_default_written_in_brackets(path):
             assert bracket.lstrip("\\") in shown, (param.name, bracket)
 
 
-
 def test_help_wraps_at_the_terminal_not_at_the_docstrings_line_breaks():
     """Each paragraph of a command's description is one line on a wide terminal, in the list
     of commands and in its own help; flags that are off by default have no --no- twin."""
@@ -63,6 +62,7 @@ def test_help_wraps_at_the_terminal_not_at_the_docstrings_line_breaks():
     assert re.search(r"diagnose +Diagnose one compressor .* else the lakehouse\.", listing)
     assert "a rerun on the same input changes nothing" in pipeline  # broken after "the"
     assert "--skip-ml" in pipeline and "--no-skip-ml" not in pipeline
+
 
 def test_pipeline_help_names_its_defaults():
     text = runner.invoke(app, ["pipeline", "--help"], env=WIDE).stdout
