@@ -136,10 +136,9 @@ class PipelineMonitor:
         """The latest runs, newest first."""
         where = None if statuses is None else nw.col("status").is_in([str(s) for s in statuses])
         rows = (
-            self.engine.read(lake.PIPELINE_RUNS, where)
+            self.engine.read_local(lake.PIPELINE_RUNS, where)
             .sort("started_at", descending=True)
             .head(limit)
-            .collect("polars")
             .rows(named=True)
         )
         return [RunRecord.from_row(r) for r in rows]

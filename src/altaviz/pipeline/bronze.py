@@ -152,7 +152,7 @@ def recorded_groups(engine: Engine, file_ids: list[str]) -> dict[str, str]:
     many per commit with their own transactions, have none)."""
     if not file_ids or not engine.exists(lake.LANDING_FILES):
         return {}
-    recorded = engine.read(lake.LANDING_FILES, nw.col("file_id").is_in(file_ids))
+    recorded = engine.read_local(lake.LANDING_FILES, nw.col("file_id").is_in(file_ids))
     return {r["file_id"]: r["group_id"] for r in rows(recorded.select("file_id", "group_id"))}
 
 

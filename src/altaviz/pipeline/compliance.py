@@ -45,8 +45,8 @@ def land_packing_records(engine: Engine, source: Path) -> int:
     for column in ("instrument", "measured_by", "unit_operating_hours"):
         if column not in incoming.columns:
             incoming = incoming.with_columns(pl.lit(None).alias(column))
-    known = _native(engine.read(lake.PACKING_MEASUREMENTS).select("measurement_id", "cylinder"))
-    new = incoming.join(known, on=["measurement_id", "cylinder"], how="anti")
+    known = engine.read_local(lake.PACKING_MEASUREMENTS).select("measurement_id", "cylinder")
+    new = incoming.join(nw.to_native(known), on=["measurement_id", "cylinder"], how="anti")
     if not new.height:
         return 0
     rows = new.with_columns(

@@ -65,14 +65,13 @@ class _Fleet:
 
     @classmethod
     def read(cls, engine: Engine) -> _Fleet:
-        maintenance = engine.read(lake.MAINTENANCE_EVENTS).collect("polars")
+        maintenance = engine.read_local(lake.MAINTENANCE_EVENTS)
         checks = (
-            engine.read(lake.PACKING_MEASUREMENTS)
+            engine.read_local(lake.PACKING_MEASUREMENTS)
             .select("compressor_id", nw.col("measured_at").alias("checked_at"))
             .unique()
-            .collect("polars")
         )
-        known = engine.read(lake.UNIT_BASELINES).collect("polars")
+        known = engine.read_local(lake.UNIT_BASELINES)
         return cls(known, checks, repairs_from(maintenance))
 
 

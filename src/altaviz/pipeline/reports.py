@@ -68,7 +68,7 @@ def open_alerts(engine: Engine) -> int:
 
 def latest_fleet_health(engine: Engine) -> list[dict[str, Any]]:
     """Fleet health by basin for the newest date on record."""
-    health = engine.read(lake.FLEET_HEALTH)
+    health = engine.read_local(lake.FLEET_HEALTH)
     latest = first_row(health.select(nw.col("date").max()))["date"] if height(health) else None
     if latest is None:
         return []
@@ -100,7 +100,7 @@ def quality_report_rows(
 ) -> tuple[date, list[dict[str, Any]]]:
     """The stored quality checks of ``day`` (default: the last complete day, else the latest
     date with a report), worst first."""
-    metrics = engine.read(lake.QUALITY_METRICS).collect("polars")
+    metrics = engine.read_local(lake.QUALITY_METRICS)
     if not metrics.shape[0]:
         raise NotFoundError("no quality reports yet: run `altaviz pipeline` first")
     complete = last_complete_day(engine) if day is None else None

@@ -24,7 +24,7 @@ def read_state(engine: Engine) -> dict[str, StageState]:
         r["stage"]: StageState(
             r["source_version"], {date.fromisoformat(d) for d in json.loads(r["pending_dates"])}
         )
-        for r in rows(engine.read(lake.PIPELINE_STATE))
+        for r in rows(engine.read_local(lake.PIPELINE_STATE))
     }
 
 

@@ -25,10 +25,9 @@ def training_features(engine: Engine, start: datetime, end: datetime) -> nw.Data
     """Feature rows with ``start <= hour < end`` that were knowable then: only hours after the
     unit's baseline had been established (point-in-time correct)."""
     known_from = (
-        engine.read(lake.UNIT_BASELINES)
+        engine.read_local(lake.UNIT_BASELINES)
         .group_by("compressor_id")
         .agg(nw.col("established_to").min().alias("_known_from"))
-        .collect("polars")
     )
     rows = engine.read(
         lake.FEATURE_STORE, (nw.col("hour") >= start) & (nw.col("hour") < end)
