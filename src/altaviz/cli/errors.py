@@ -63,7 +63,7 @@ def exits_cleanly(command: F) -> F:
 
 
 def reflowed(text: str) -> str:
-    """A docstring's paragraphs each on one line, for the terminal to wrap: Typer's Rich help
+    r"""A docstring's paragraphs each on one line, for the terminal to wrap: Typer's Rich help
     keeps a docstring's line breaks, which then break lines mid-sentence at any width.
 
     >>> reflowed("Run the pipeline,\n    day by day.\n\n    Incremental.")
