@@ -73,6 +73,12 @@ def reflowed(text: str) -> str:
     return "\n\n".join(" ".join(line.strip() for line in p.splitlines()) for p in paragraphs)
 
 
+def _help_reflowed(options: dict[str, Any], fn: Callable[..., Any]) -> dict[str, Any]:
+    """A command's options with its help (given, or its docstring) reflowed."""
+    text = options.get("help") or fn.__doc__
+    return {**options, "help": reflowed(text)} if text else options
+
+
 class Group(typer.Typer):
     """A Typer app whose every command maps errors to exit codes, its help reflowed.
 
@@ -86,17 +92,13 @@ class Group(typer.Typer):
 
     def command(self, *args: Any, **kwargs: Any) -> Callable[[F], F]:  # type: ignore[override]
         def decorator(fn: F) -> F:
-            text = kwargs.get("help") or fn.__doc__
-            options = {**kwargs, "help": reflowed(text)} if text else kwargs
-            super(Group, self).command(*args, **options)(exits_cleanly(fn))
+            super(Group, self).command(*args, **_help_reflowed(kwargs, fn))(exits_cleanly(fn))
             return fn
 
         return decorator
 
     def callback(self, *args: Any, **kwargs: Any) -> Callable[[F], F]:  # type: ignore[override]
         def decorator(fn: F) -> F:
-            text = kwargs.get("help") or fn.__doc__
-            options = {**kwargs, "help": reflowed(text)} if text else kwargs
-            return super(Group, self).callback(*args, **options)(fn)
+            return super(Group, self).callback(*args, **_help_reflowed(kwargs, fn))(fn)
 
         return decorator
