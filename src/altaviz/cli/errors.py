@@ -15,6 +15,7 @@ from typing import Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from altaviz.core.errors import AltavizError
 
@@ -30,8 +31,9 @@ class Flags:
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    """One line on stderr and the exit code: the contract for every user error."""
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True, markup=True)
+    """One line on stderr and the exit code: the contract for every user error. The message
+    is text, not markup: "[unresolved dependency: ...]" or a list of names stays as written."""
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -51,7 +53,7 @@ def exits_cleanly(command: F) -> F:
             if Flags.debug:
                 raise
             err.print(
-                f"[bold red]internal error:[/] {type(exc).__name__}: {exc}\n"
+                f"[bold red]internal error:[/] {type(exc).__name__}: {escape(str(exc))}\n"
                 "This is a bug in Altaviz. Rerun with --debug for the traceback and report it.",
                 highlight=False,
                 soft_wrap=True,

@@ -3,7 +3,8 @@
 On Microsoft Fabric (or any cluster) the session the platform configured is used: the active
 one in a notebook, the spark-submit one in a job definition. Locally a ``local[*]`` session is
 built with Delta's jars, which Spark resolves from Maven Central on first use and Ivy caches
-(``~/.ivy2.5.2``) for every later one.
+(``~/.ivy2.5.2``) for every later one. The local JVM writes its console (Ivy's resolution
+report, start-up warnings, its log) to ``spark_log_path()``, not to the terminal.
 
 >>> spark = spark_session()  # doctest: +SKIP
 >>> spark.conf.get("spark.sql.session.timeZone")  # doctest: +SKIP
@@ -13,9 +14,13 @@ built with Delta's jars, which Spark resolves from Maven Central on first use an
 from __future__ import annotations
 
 import os
+import re
+import subprocess
 import sys
 import tempfile
+import warnings
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from altaviz.engines.base import EngineError
@@ -80,8 +85,29 @@ LOCAL_CONF = {
 }
 
 
+# The engine hands data to Python as Arrow (``mapInArrow``, ``toArrow``), never as pandas:
+# PySpark's warning about pandas 3 does not concern it.
+warnings.filterwarnings(
+    "ignore", message="PySpark does not yet fully support pandas", category=FutureWarning
+)
+FAILURE = re.compile(r"error|exception|no such file|not found|cannot|could not|unable", re.I)
+LOG_ROTATE_BYTES = 10 * 2**20  # a log larger than this is kept as ``.1`` when a session starts
+
+
 class SparkUnavailableError(EngineError):
     """PySpark or Java is missing; the message says what to install."""
+
+
+def spark_log_path() -> Path:
+    """Where a local Spark JVM writes its console: ``ALTAVIZ_SPARK_LOG``, or
+    ``altaviz-spark.log`` in the temporary folder.
+
+    >>> spark_log_path().name
+    'altaviz-spark.log'
+    """
+    return Path(
+        os.environ.get("ALTAVIZ_SPARK_LOG") or Path(tempfile.gettempdir(), "altaviz-spark.log")
+    )
 
 
 def spark_session(master: str | None = None, packages: Sequence[str] = ()) -> Any:
@@ -111,15 +137,62 @@ def spark_session(master: str | None = None, packages: Sequence[str] = ()) -> An
         )
         for key, value in {**LOCAL_CONF, **SESSION_CONF}.items():
             builder = builder.config(key, value)
-        try:
-            spark = configure_spark_with_delta_pip(
-                builder, extra_packages=list(packages)
-            ).getOrCreate()
-        except Exception as exc:  # py4j and PySpark raise their own kinds
-            raise SparkUnavailableError(
-                f"cannot start Spark ({exc}); is Java 17+ installed?"
-            ) from exc
+        builder = configure_spark_with_delta_pip(builder, extra_packages=list(packages))
+        spark = _start_local(builder, spark_log_path())
         spark.sparkContext.setLogLevel("ERROR")
     for key, value in SESSION_CONF.items():
         spark.conf.set(key, value)
     return spark
+
+
+def _start_local(builder: Any, log: Path) -> Any:
+    """The builder's session, its JVM started with its console appended to ``log``.
+
+    PySpark starts the JVM (``spark-submit``) with the Python process's own terminal, where a
+    session's start printed some hundred lines before the run's first. The JVM is started
+    here instead, through PySpark's ``launch_gateway`` with the console redirected, and the
+    session built on it takes the builder's settings as before.
+    """
+    from pyspark import SparkConf, SparkContext
+    from pyspark.java_gateway import launch_gateway
+
+    # The builder's settings, the Delta jars included: the JVM's command line needs them.
+    conf = SparkConf(loadDefaults=False).setAll(builder._options.items())
+    log.parent.mkdir(parents=True, exist_ok=True)
+    if log.exists() and log.stat().st_size > LOG_ROTATE_BYTES:
+        log.replace(log.with_name(log.name + ".1"))
+    start = log.stat().st_size if log.exists() else 0  # where this JVM's lines begin
+    try:
+        with log.open("ab") as console:  # the JVM keeps its own descriptor of the file
+            gateway = launch_gateway(
+                conf, popen_kwargs={"stdout": console, "stderr": subprocess.STDOUT}
+            )
+        SparkContext(conf=conf, gateway=gateway)
+        return builder.getOrCreate()
+    except Exception as exc:  # py4j and PySpark raise their own kinds
+        raise SparkUnavailableError(
+            f"cannot start Spark: {_last_error(log, start) or exc}; is Java 17+ installed? "
+            f"(Spark's log: {log})"
+        ) from exc
+
+
+def _last_error(log: Path, start: int = 0) -> str:
+    """The last line of the JVM's console (from byte ``start`` of its log) that says what
+    went wrong, if any: its last line that is not a stack frame.
+
+    >>> import tempfile; p = Path(tempfile.mkdtemp(), "log")
+    >>> _ = p.write_text("ok\\njava: No such file or directory\\nCMD: bad array\\n\\tat x\\n")
+    >>> _last_error(p)
+    'java: No such file or directory'
+    """
+    try:
+        with log.open("rb") as console:
+            console.seek(start)
+            lines = console.read().decode(errors="replace").splitlines()
+    except OSError:
+        return ""
+    said = [line.strip() for line in lines if line.strip() and not line[:1].isspace()]
+    # The launcher's own complaints follow the cause ("CMD: bad array subscript" after
+    # "java: No such file or directory"): the last line naming a failure, else the last.
+    failures = [line for line in said if FAILURE.search(line)]
+    return (failures or said or [""])[-1]

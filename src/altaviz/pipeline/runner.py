@@ -87,10 +87,13 @@ def run_pipeline(
     settings = settings or get_settings()
     if request.source is not None:
         check_source(Path(request.source))  # before anything is created or recorded
+    say = on_progress or (lambda _msg: None)
     if engine is None:
+        if request.engine == "spark":  # some seconds, a minute when Delta's jars are fetched
+            say("starting Spark")
         engine = open_engine(request.engine, request.lakehouse, cfg, settings)
     ensure_writable(engine)
-    run = RunContext(engine, cfg, request, say=on_progress or (lambda _msg: None))
+    run = RunContext(engine, cfg, request, say=say)
     monitor = monitor or PipelineMonitor(engine, cfg, settings)
     try:
         summary = _execute(run, settings, run.say)

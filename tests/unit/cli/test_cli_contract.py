@@ -98,6 +98,20 @@ def test_a_value_error_from_below_is_a_bug_not_a_user_error(tmp_path, broken_tra
     assert "--debug" in result.stderr and "Traceback" not in result.output
 
 
+def test_an_error_is_shown_as_written_brackets_and_all(tmp_path, monkeypatch):
+    from altaviz.core.errors import ServiceError
+
+    said = "cannot start Spark: [unresolved dependency: io.delta#delta-spark: not found]"
+
+    def unavailable(*_args, **_kwargs):
+        raise ServiceError(said)
+
+    monkeypatch.setattr("altaviz.pipeline.reports.quality_report_rows", unavailable)
+    result = runner.invoke(app, ["quality", "--lakehouse", str(tmp_path)], env=WIDE)
+    assert result.exit_code == 3
+    assert result.stderr.strip() == f"error: {said}"
+
+
 def test_debug_shows_the_bug_with_its_traceback(tmp_path, broken_transform):
     result = runner.invoke(app, ["--debug", "quality", "--lakehouse", str(tmp_path)])
     assert result.exit_code == 1
