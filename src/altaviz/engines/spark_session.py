@@ -170,10 +170,21 @@ def _start_local(builder: Any, log: Path) -> Any:
         SparkContext(conf=conf, gateway=gateway)
         return builder.getOrCreate()
     except Exception as exc:  # py4j and PySpark raise their own kinds
+        cause = _last_error(log, start) or str(exc)
         raise SparkUnavailableError(
-            f"cannot start Spark: {_last_error(log, start) or exc}; is Java 17+ installed? "
-            f"(Spark's log: {log})"
+            f"cannot start Spark: {cause}; {_hint(cause)} (Spark's log: {log})"
         ) from exc
+
+
+def _hint(cause: str) -> str:
+    """What to check, given the JVM's last error.
+
+    >>> _hint("[unresolved dependency: io.delta#delta-spark_4.2_2.13;4.4.0: not found]")
+    "Delta's jars come from Maven Central on the first start: is it reachable?"
+    """
+    if "unresolved dependency" in cause:
+        return "Delta's jars come from Maven Central on the first start: is it reachable?"
+    return "is Java 17+ installed?"
 
 
 def _last_error(log: Path, start: int = 0) -> str:
