@@ -8,7 +8,7 @@ recent level with it, so it stays; an isolated glitch does not, so it goes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -56,6 +56,7 @@ class InPass:
     then: Callable[[Frame, dict[str, Frame]], dict[str, Frame]]
     inputs: Mapping[str, Frame] = field(default_factory=dict)
     order: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    wide: Collection[str] = ()  # outputs of many columns (see ``per_unit_frames``)
 
 
 # What the cleaning's pass itself returns; what follows must be named otherwise.
@@ -141,6 +142,7 @@ def clean_days(
         also.order if also else {},
         partitions=partitions,
         large=("silver",),
+        wide=also.wide if also else (),
     )
     counts = _counts(local(out["arrived"]), local(out["kept"]), days)
     more = {name: frame for name, frame in out.items() if name not in OWN_OUTPUTS}

@@ -268,6 +268,7 @@ def per_unit_frames(
     by: str = "compressor_id",
     partitions: int | None = None,
     large: Collection[str] = (),
+    wide: Collection[str] = (),
 ) -> dict[str, Frame]:
     """``compute``, a transform of several frames of whole units' rows into several frames,
     over ``frames``: at once on Polars; on Spark on the executors, partition by partition
@@ -280,7 +281,9 @@ def per_unit_frames(
     on Polars the frames are taken as they come). ``partitions``: on Spark, at least how
     many to cut the units into (see :func:`unit_partitions`). ``large``: the outputs about
     as large as the first input, read in the pass's own partitions (the others, a fraction
-    of its rows, are read in at most a task per core).
+    of its rows, are read in at most a task per core). ``wide``: outputs of a fraction of
+    its rows but of many columns, read in at most a task per core, and kept apart from the
+    small outputs like the large ones.
 
     >>> readings = nw.from_native(pl.DataFrame({"compressor_id": ["C1", "C1", "C2"]}))
     >>> count = lambda f: {"units": f["readings"].select(nw.col("compressor_id").n_unique())}
@@ -343,11 +346,13 @@ def per_unit_frames(
     # partitions wrote 715 files for 52,000 daily rows. A large one keeps the pass's
     # partitions: in a task per core, each task sorted millions of rows for its write.
     cores = spark.sparkContext.defaultParallelism
-    big = [j for j, k in enumerate(out_names) if k in large]
+    big = [j for j, k in enumerate(out_names) if k in large or k in wide]
     rest = result
     if big and len(big) < len(out_names):
         # Each read of an output scans the whole kept result: the others are kept apart from
-        # the large ones in one scan, rather than scanning millions of readings for each.
+        # the large and wide ones in one scan, rather than scanning millions of readings
+        # for each (ten days' hourly aggregates among gold's small tables: 57 columns of
+        # 1.1 M rows scanned by every read of the others, some 15 s of 240).
         rest = result.filter(~F.col(unit_rows.FRAME).isin(big)).localCheckpoint(
             eager=True, storageLevel=StorageLevel.DISK_ONLY
         )
