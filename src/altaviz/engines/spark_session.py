@@ -156,6 +156,8 @@ def _start_local(builder: Any, log: Path) -> Any:
     from pyspark import SparkConf, SparkContext
     from pyspark.java_gateway import launch_gateway
 
+    if SparkContext._gateway is not None:  # the JVM of a stopped session: PySpark reuses it
+        return builder.getOrCreate()
     # The builder's settings, the Delta jars included: the JVM's command line needs them.
     conf = SparkConf(loadDefaults=False).setAll(builder._options.items())
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -188,8 +190,8 @@ def _hint(cause: str) -> str:
 
 
 def _last_error(log: Path, start: int = 0) -> str:
-    """The last line of the JVM's console (from byte ``start`` of its log) that says what
-    went wrong, if any: its last line that is not a stack frame.
+    """The line of the JVM's console (from byte ``start`` of its log) that says what went
+    wrong: the last one naming a failure, else the last one, stack frames left out.
 
     >>> import tempfile; p = Path(tempfile.mkdtemp(), "log")
     >>> _ = p.write_text("ok\\njava: No such file or directory\\nCMD: bad array\\n\\tat x\\n")
