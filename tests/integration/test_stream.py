@@ -202,6 +202,9 @@ def test_ctrl_c_stops_after_the_batch_in_flight(kafka_broker, big_fleet, tmp_pat
     command = [
         sys.executable, "-m", "altaviz", "pipeline", "--mode", "stream", "--source",
         str(big_fleet), "--lakehouse", str(tmp_path / "lake"), "--skip-db", "--json",
+        # What the first batches hold depends on timing: one basin's partition alone fails
+        # fleet completeness, and the gate would rightly hold the day. Stopping is the subject.
+        "--skip-quality",
     ]  # fmt: skip
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     _wait_for(lambda: read_table(tmp_path / "lake", "sensor_readings").height > 0)
