@@ -259,3 +259,45 @@ def test_gold_is_computed_again_when_a_partition_of_units_missed_an_hour(fleet, 
     modes = read_table(spark, "operating_modes").filter(pl.col("hour") == lonely)
     assert modes.height == read_table(spark, "compressor_metadata").height  # every unit
     assert differences(embedded, spark) == []
+
+
+def test_a_pass_writes_its_rows_itself_and_the_engine_commits_those_files(spark_lake, tmp_path):
+    """On local Spark the cleaning's pass writes silver with Polars where it computes it: the
+    frame it returns reads those files, its write commits them without a Spark job, and
+    files a run never commits are deleted when the engine is released."""
+    import narwhals as nw
+
+    from altaviz.engines import get_engine
+    from altaviz.lake.location import lake_location
+    from altaviz.settings import Settings
+    from altaviz.transforms.windows import per_unit_frames
+
+    silver = read_table(spark_lake, "sensor_cleaned").sort("compressor_id", "timestamp")
+    days = sorted(set(silver["date"]))
+    location = lake_location(load_config().lakehouse, Settings(_env_file=None), root=tmp_path)
+    engine = get_engine("spark", location)
+    rows = nw.from_native(engine.spark.createDataFrame(silver.to_arrow()))
+
+    def passed():
+        sink = engine.file_sink(lake.SENSOR_CLEANED)
+        assert sink is not None  # local Spark, local lakehouse
+        copy = lambda f: {"silver": f["silver"], "units": f["silver"].select(nw.len())}  # noqa: E731
+        return per_unit_frames({"silver": rows}, copy, {}, sinks={"silver": sink})["silver"]
+
+    out = passed()
+    read_back = lambda f: pl.from_arrow(nw.to_native(f).toArrow())  # noqa: E731
+    assert read_back(out).sort("compressor_id", "timestamp").equals(silver)
+    assert read_table(tmp_path, "sensor_cleaned").height == 0  # written, not yet committed
+    jobs = engine.jobs_run()
+    assert engine.replace(lake.SENSOR_CLEANED, out, {"date": days}).rows == silver.height
+    assert engine.jobs_run() == jobs
+    committed = read_table(tmp_path, "sensor_cleaned").sort("compressor_id", "timestamp")
+    assert committed.equals(silver)
+    table = Path(location.table_uri("silver", "sensor_cleaned"))
+    on_disk = lambda: set(table.rglob("*.parquet"))  # noqa: E731
+    kept = on_disk()
+    passed()  # a pass whose output the run does not keep
+    assert on_disk() > kept
+    engine.release()
+    assert on_disk() == kept
+    assert read_table(tmp_path, "sensor_cleaned").sort("compressor_id", "timestamp").equals(silver)

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import narwhals as nw
 
 from altaviz.core.errors import ConfigurationError, ServiceError
+from altaviz.core.file_sink import FileSink
 from altaviz.lake.catalog import TableSpec
 
 Frame = nw.LazyFrame[Any] | nw.DataFrame[Any]
@@ -128,6 +129,13 @@ class Engine(Protocol):
 
     def merge(self, spec: TableSpec, frame: Frame, txns: Sequence[Txn] = ()) -> WriteResult:
         """Upsert on the table's natural keys."""
+        ...
+
+    def file_sink(self, spec: TableSpec) -> FileSink | None:
+        """Where a pass may write the table's rows itself, where it computes them (see
+        :mod:`altaviz.core.file_sink`): :meth:`replace` of the frame the pass returns commits
+        its files, and :meth:`release` deletes those never committed. None when the engine's
+        own writer is as quick."""
         ...
 
     def column_max(self, spec: TableSpec, column: str) -> Any | None:

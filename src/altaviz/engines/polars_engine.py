@@ -255,6 +255,10 @@ class PolarsEngine(DeltaLogMetadata):
             retention_hours=retention_hours, dry_run=dry_run, enforce_retention_duration=False
         )
 
+    def file_sink(self, spec: TableSpec) -> None:
+        """None: the rows are in this process already, and delta-rs writes them."""
+        return None
+
     def history(self, spec: TableSpec, limit: int | None = None) -> list[dict[str, Any]]:
         table = self._table(spec)
         return [] if table is None else table.history(limit)

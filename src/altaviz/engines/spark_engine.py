@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import narwhals as nw
+import pyarrow as pa
 
 from altaviz.core.frames import local
 from altaviz.engines.base import (
@@ -28,6 +29,7 @@ from altaviz.engines.base import (
     landing_format,
 )
 from altaviz.engines.delta_log import DeltaLogMetadata, sql_in
+from altaviz.engines.staged_files import DeltaFileSink, commit_files, remove_files
 from altaviz.lake.catalog import TableSpec
 from altaviz.lake.location import LakeLocation
 from altaviz.lake.schema import spark_type
@@ -89,6 +91,8 @@ class SparkEngine(DeltaLogMetadata):
         super().__init__(location)
         self.spark = spark or spark_session()
         self._driver = PolarsEngine(location)  # the small tables' reader and writer
+        # Files a pass wrote, by the frame of their rows (kept here: ids are reused once freed).
+        self._staged: dict[int, tuple[Any, pa.Table, str]] = {}
         # A month of the default fleet is 40 M readings, well within a small cluster's memory;
         # a backfill of years goes a month at a time.
         self.batch_days = batch_days(31)
@@ -283,6 +287,16 @@ class SparkEngine(DeltaLogMetadata):
     def replace(
         self, spec: TableSpec, frame: Frame, partitions: Partitions, txns: Sequence[Txn] = ()
     ) -> WriteResult:
+        native = nw.to_native(frame)
+        rows, files, _ = self._staged.get(id(native), (None, None, ""))
+        if rows is native and files is not None:  # written by a pass already: commit its files
+            del self._staged[id(native)]
+            table = self._table(spec)
+            assert table is not None  # created by file_sink
+            schema = spec.schema.arrow()
+            return WriteResult(
+                commit_files(table, schema, spec.partition_by, files, partitions, txns)
+            )
         if spec.name in DRIVER_WRITTEN:
             return self._driver.replace(spec, self._on_driver(frame), partitions, txns)
         if len(txns) > 1:
@@ -329,6 +343,34 @@ class SparkEngine(DeltaLogMetadata):
             return WriteResult(int(metrics["numSourceRows"]))
         return WriteResult(int(metrics.get("numOutputRows", 0)))
 
+    # ------------------------------------------------------------------ files a pass writes
+
+    def file_sink(self, spec: TableSpec) -> DeltaFileSink | None:
+        """On local Spark with a local lakehouse, a sink for a pass to write the table's rows
+        with Polars where it computes them. Handing them over to the JVM, keeping them on its
+        disks and encoding them again cost more than the Polars code that made them (ten
+        days' silver: the write alone 23 s of 230). A cluster keeps Spark's own writer,
+        which spreads over its executors and writes to any store."""
+        if self.location.onelake or spec.name in DRIVER_WRITTEN:
+            return None
+        if not self.spark.sparkContext.master.startswith("local"):
+            return None
+        self._create(spec)
+        return DeltaFileSink(spec, self.uri(spec), stager=self)
+
+    def staged(self, sink: DeltaFileSink, files: Frame) -> Frame:
+        """The rows of the files ``sink`` wrote, read from them; :meth:`replace` of this
+        frame commits the files."""
+        written = local(files).to_arrow()
+        if written.num_rows == 0:
+            rows = self._empty(sink.spec)
+        else:
+            paths = [f"{sink.root}/{p}" for p in written["path"].to_pylist()]
+            reader = self.spark.read.schema(sink.spec.schema.spark()).option("basePath", sink.root)
+            rows = _conform(reader.parquet(*paths), sink.spec)
+        self._staged[id(rows)] = (rows, written, sink.root)
+        return nw.from_native(rows)
+
     # ------------------------------------------------------------------ maintenance
 
     def optimize(self, spec: TableSpec) -> dict[str, Any]:
@@ -362,8 +404,12 @@ class SparkEngine(DeltaLogMetadata):
         return [row.asDict(recursive=True) for row in frame.collect()]
 
     def release(self) -> None:
-        """Unpersist the frames cached during a run."""
+        """Unpersist the frames cached during a run; delete files staged and not committed
+        (a pass's output the run did not keep)."""
         self.spark.catalog.clearCache()
+        for _, files, root in self._staged.values():
+            remove_files(root, files)
+        self._staged.clear()
 
 
 def _conform(native: Any, spec: TableSpec) -> Any:

@@ -120,7 +120,14 @@ def gold_after_cleaning(
         "tail": UNIT_INPUTS["silver"],
         **{k: v for k, v in UNIT_INPUTS.items() if k != "silver"},
     }
-    return InPass(then, {"tail": tail.select(*GOLD_SILVER), **others}, order, wide=("hourly",))
+    sink = run.engine.file_sink(lake.HOURLY_AGGREGATES)
+    return InPass(
+        then,
+        {"tail": tail.select(*GOLD_SILVER), **others},
+        order,
+        wide=("hourly",),
+        sinks={"hourly": sink} if sink else {},
+    )
 
 
 def gold_of_pass_holds(out: dict[str, Frame], hours: Frame) -> bool:

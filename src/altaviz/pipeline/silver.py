@@ -75,6 +75,7 @@ def silver_days(
         thresholds.operating_modes,
         partitions=unit_partitions(registered, len(days)),
         also=replace(also, then=summarised) if also else InPass(summarised),
+        sink=run.engine.file_sink(lake.SENSOR_CLEANED),
     )
     silver, counts, more = cleaned.silver, cleaned.counts, dict(cleaned.more)
     writer.submit(run.engine.replace, lake.SENSOR_CLEANED, silver, {"date": days})

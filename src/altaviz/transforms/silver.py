@@ -16,6 +16,7 @@ from typing import Any
 import narwhals as nw
 
 from altaviz.config.schema import CleaningRules, OperatingModeRules
+from altaviz.core.file_sink import FileSink
 from altaviz.core.frames import Frame, done, local
 from altaviz.core.sensors import SENSOR_INDEX, SENSORS
 from altaviz.transforms.modes import running
@@ -57,6 +58,7 @@ class InPass:
     inputs: Mapping[str, Frame] = field(default_factory=dict)
     order: Mapping[str, Sequence[str]] = field(default_factory=dict)
     wide: Collection[str] = ()  # outputs of many columns (see ``per_unit_frames``)
+    sinks: Mapping[str, FileSink] = field(default_factory=dict)  # outputs written as files
 
 
 # What the cleaning's pass itself returns; what follows must be named otherwise.
@@ -71,6 +73,7 @@ def clean_days(
     modes: OperatingModeRules,
     partitions: int | None = None,
     also: InPass | None = None,
+    sink: FileSink | None = None,
 ) -> CleanedDays:
     """Silver rows for ``days`` from bronze rows of those days and the leading halo of each,
     and what cleaning did on each day. Each day is cleaned as it would be alone: a reading's
@@ -79,7 +82,8 @@ def clean_days(
     ``also``: more frames computed in the same pass from the silver rows, such as the quality
     figures per unit and day, or a batch's gold. On Spark each partition of units returns
     its own, to be combined where they are summaries. ``partitions``: on Spark, at least how
-    many to clean the units in.
+    many to clean the units in. ``sink``: where the pass writes the silver rows itself (see
+    :mod:`altaviz.core.file_sink`).
 
     On Spark the pass is one shuffle of the readings and one run of the Polars code per
     partition, its results kept on the executors' disks; so no later pass reads the readings
@@ -143,6 +147,7 @@ def clean_days(
         partitions=partitions,
         large=("silver",),
         wide=also.wide if also else (),
+        sinks={**(also.sinks if also else {}), **({"silver": sink} if sink else {})},
     )
     counts = _counts(local(out["arrived"]), local(out["kept"]), days)
     more = {name: frame for name, frame in out.items() if name not in OWN_OUTPUTS}

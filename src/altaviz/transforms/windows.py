@@ -18,6 +18,7 @@ import narwhals as nw
 import polars as pl
 import pyarrow as pa
 
+from altaviz.core.file_sink import WRITTEN_FILES, FileSink
 from altaviz.core.frames import Frame
 from altaviz.transforms import unit_rows
 
@@ -269,6 +270,7 @@ def per_unit_frames(
     partitions: int | None = None,
     large: Collection[str] = (),
     wide: Collection[str] = (),
+    sinks: Mapping[str, FileSink] | None = None,
 ) -> dict[str, Frame]:
     """``compute``, a transform of several frames of whole units' rows into several frames,
     over ``frames``: at once on Polars; on Spark on the executors, partition by partition
@@ -283,15 +285,22 @@ def per_unit_frames(
     as large as the first input, read in the pass's own partitions (the others, a fraction
     of its rows, are read in at most a task per core). ``wide``: outputs of a fraction of
     its rows but of many columns, read in at most a task per core, and kept apart from the
-    small outputs like the large ones.
+    small outputs like the large ones. ``sinks``: outputs the sink given for each writes as
+    files where they are computed (on Spark in each partition), instead of handing them
+    back; each is returned as the frame of its files' rows (see :mod:`altaviz.core.file_sink`).
 
     >>> readings = nw.from_native(pl.DataFrame({"compressor_id": ["C1", "C1", "C2"]}))
     >>> count = lambda f: {"units": f["readings"].select(nw.col("compressor_id").n_unique())}
     >>> per_unit_frames({"readings": readings}, count, {})["units"].item()
     2
     """
+    sinks = sinks or {}
     if not _is_spark(next(iter(frames.values()))):
-        return compute(dict(frames))
+        out = compute(dict(frames))
+        for k, sink in sinks.items():
+            files = sink.write(_collected(nw.to_native(out[k])))
+            out[k] = sink.staged(nw.from_native(pl.from_arrow(files)))
+        return out
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
     from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
@@ -305,7 +314,10 @@ def per_unit_frames(
     empty = {n: nw.from_native(pl.from_arrow(schemas[n].empty_table())) for n in names}
     outputs = {k: nw.to_native(v) for k, v in compute(empty).items()}
     out_names = list(outputs)
-    out_schemas = {k: _plain(_collected(v).to_arrow().schema) for k, v in outputs.items()}
+    out_schemas = {
+        k: WRITTEN_FILES if k in sinks else _plain(_collected(v).to_arrow().schema)
+        for k, v in outputs.items()
+    }
     # Each output travels as chunks of its rows, a list of structs per row of the result: a
     # row of one output carries the others as null lists (an offset each). Structs side by
     # side carried a null for every field of every other output on every row, to the JVM
@@ -331,7 +343,8 @@ def per_unit_frames(
             inputs[n] = nw.from_native(rows)
         results = compute(inputs)
         for j, k in enumerate(out_names):
-            table = _collected(nw.to_native(results[k])).to_arrow().cast(out_schemas[k])
+            rows = _collected(nw.to_native(results[k]))
+            table = sinks[k].write(rows) if k in sinks else rows.to_arrow().cast(out_schemas[k])
             if table.num_rows:
                 yield _chunked(table, j, outgoing)
 
@@ -346,7 +359,8 @@ def per_unit_frames(
     # partitions wrote 715 files for 52,000 daily rows. A large one keeps the pass's
     # partitions: in a task per core, each task sorted millions of rows for its write.
     cores = spark.sparkContext.defaultParallelism
-    big = [j for j, k in enumerate(out_names) if k in large or k in wide]
+    large = set(large) - set(sinks)  # a sink's output is a row per file
+    big = [j for j, k in enumerate(out_names) if k in large or (k in wide and k not in sinks)]
     rest = result
     if big and len(big) < len(out_names):
         # Each read of an output scans the whole kept result: the others are kept apart from
@@ -362,7 +376,8 @@ def per_unit_frames(
         .select(F.inline(f"_{j}"))
         for j, k in enumerate(out_names)
     }
-    return {k: nw.from_native(v if k in large else v.coalesce(cores)) for k, v in selected.items()}
+    out = {k: nw.from_native(v if k in large else v.coalesce(cores)) for k, v in selected.items()}
+    return {k: sinks[k].staged(v) if k in sinks else v for k, v in out.items()}
 
 
 CHUNK_ROWS = 8192  # rows of an output per row of a pass's result
