@@ -114,9 +114,13 @@ def file_stats(rows: pl.DataFrame, columns: Sequence[str]) -> dict[str, Any]:
         elif isinstance(low, str):
             if max(len(low), len(high)) <= STRING_STATS_PREFIX:
                 lows[name], highs[name] = low, high
-        elif isinstance(low, int | float) and not (isinstance(low, float) and math.isnan(high)):
+        elif isinstance(low, int | float) and not any(map(_is_nan, (low, high))):
             lows[name], highs[name] = low, high
     return {"numRecords": rows.height, "minValues": lows, "maxValues": highs, "nullCount": nulls}
+
+
+def _is_nan(value: Any) -> bool:
+    return isinstance(value, float) and math.isnan(value)
 
 
 def _millis(moment: datetime, up: bool) -> str:
