@@ -166,15 +166,19 @@ def test_consumer_killed_repeatedly_loses_and_duplicates_nothing(kafka_broker, b
         "--stop-when-idle", "4", "--json",
     ]  # fmt: skip
     rng = random.Random(20261127)
-    landed = []
+    landed = [0]
+    in_bronze = lambda: read_table(tmp_path / "lake", "sensor_readings").height  # noqa: E731
     for _ in range(4):
         process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        time.sleep(rng.uniform(2.5, 5.0))  # the interpreter's start-up takes ~2 s of it
+        # Killed once it is landing (its start-up takes ~2 s, more on a busy machine), at a
+        # random point of its writes and promotions.
+        _wait_for(lambda: in_bronze() > landed[-1] or landed[-1] == sent.height)
+        time.sleep(rng.uniform(0.0, 1.5))
         assert process.poll() is None, "the consumer stopped before it could be killed"
         process.send_signal(signal.SIGKILL)
         process.wait()
-        landed.append(read_table(tmp_path / "lake", "sensor_readings").height)
-    assert 0 < landed[-1] < sent.height, "the kills did not interrupt a flowing stream"
+        landed.append(in_bronze())
+    assert 0 < landed[1] < sent.height, "the first kill did not interrupt a flowing stream"
     assert landed == sorted(landed)
     producer.join(120)
     final = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
