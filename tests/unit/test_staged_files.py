@@ -105,3 +105,23 @@ def test_files_never_committed_are_removed_and_the_sink_travels_without_its_engi
     assert not list(tmp_path.rglob("*.parquet"))
     travelled = pickle.loads(pickle.dumps(sink))
     assert travelled.stager is None and travelled.spec == SPEC
+
+
+def test_appended_files_are_kept_as_they_are_and_a_recorded_transaction_lands_nothing(tmp_path):
+    table = _table(tmp_path)
+    sink = DeltaFileSink(SPEC, str(tmp_path))
+    first = pl.concat([pl.from_arrow(sink.write(_rows([f"C{i}"], 0, 1.0))) for i in (1, 2)])
+    txn = [Txn("files:abc", 1)]
+    assert commit_files(table, SPEC.schema.arrow(), ["date"], first.to_arrow(), None, txn) == 6
+    version = DeltaTable(str(tmp_path)).version()
+    # Appended, not compacted: a landing file's rows stay in the file written for them.
+    assert len(DeltaTable(str(tmp_path)).file_uris()) == 2
+    # The same landing files again (a rerun that staged them anew): nothing is committed.
+    again = sink.write(_rows(["C1"], 0, 1.0))
+    assert commit_files(table, SPEC.schema.arrow(), ["date"], again, None, txn) == 0
+    assert DeltaTable(str(tmp_path)).version() == version
+    # Another transaction appends next to the rows already there.
+    other = sink.write(_rows(["C3"], 1, 2.0))
+    commit_files(table, SPEC.schema.arrow(), ["date"], other, None, [Txn("files:def", 1)])
+    assert _read(tmp_path).height == 9
+    assert DeltaTable(str(tmp_path)).transaction_version("files:def") == 1

@@ -7,12 +7,13 @@ frames back into Delta commits. Both the Polars engine and the Spark engine impl
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import narwhals as nw
+import pyarrow as pa
 
 from altaviz.core.errors import ConfigurationError, ServiceError
 from altaviz.core.file_sink import FileSink
@@ -21,6 +22,8 @@ from altaviz.lake.catalog import TableSpec
 Frame = nw.LazyFrame[Any] | nw.DataFrame[Any]
 Partitions = Mapping[str, Sequence[Any]]
 """Partition values by column: ``{"date": [day]}`` names the partitions a write replaces."""
+Item = TypeVar("Item")
+Result = TypeVar("Result")
 
 
 LANDING_FORMATS: dict[str, str] = {
@@ -136,6 +139,20 @@ class Engine(Protocol):
         :mod:`altaviz.core.file_sink`): :meth:`replace` of the frame the pass returns commits
         its files, and :meth:`release` deletes those never committed. None when the engine's
         own writer is as quick."""
+        ...
+
+    def append_files(
+        self, spec: TableSpec, files: pa.Table, txns: Sequence[Txn] = ()
+    ) -> WriteResult:
+        """Commit files a :meth:`file_sink` sink wrote (rows of ``WRITTEN_FILES``) as an
+        append that records ``txns``; nothing when the table has recorded them already. Only
+        an engine that gives sinks is asked."""
+        ...
+
+    def run_tasks(self, task: Callable[[Item], Result], items: Sequence[Item]) -> list[Result]:
+        """``task`` of each of ``items`` where the engine computes (on Spark, a task each on
+        its executors); the results, in order. ``task`` travels there: it holds plain
+        values."""
         ...
 
     def column_max(self, spec: TableSpec, column: str) -> Any | None:

@@ -10,9 +10,10 @@ from datetime import date
 from typing import Any
 
 import polars as pl
-from deltalake import DeltaTable, Field
+from deltalake import CommitProperties, DeltaTable, Field, Transaction
 from deltalake.exceptions import TableNotFoundError
 
+from altaviz.engines.base import Txn
 from altaviz.lake.catalog import TableSpec
 from altaviz.lake.location import LakeLocation
 
@@ -104,6 +105,17 @@ class DeltaLogMetadata:
         """Application-transaction versions of many app ids, reading the log once."""
         table = self._table(spec)
         return {a: (None if table is None else table.transaction_version(a)) for a in app_ids}
+
+
+def commit_properties(txns: Sequence[Txn]) -> CommitProperties | None:
+    """A commit's application transactions, as delta-rs records them (None: no ``txns``).
+
+    >>> commit_properties([Txn("ingest:a", 1)]).app_transactions[0].app_id
+    'ingest:a'
+    """
+    if not txns:
+        return None
+    return CommitProperties(app_transactions=[Transaction(t.app_id, t.version) for t in txns])
 
 
 def sql_in(partitions: Mapping[str, Sequence[Any]]) -> str:

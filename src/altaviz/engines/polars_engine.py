@@ -5,23 +5,26 @@ This is the only module that knows about Polars I/O and ``deltalake``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 from typing import Any
 
 import narwhals as nw
 import polars as pl
 import pyarrow as pa
-from deltalake import (
-    ColumnProperties,
-    CommitProperties,
-    Transaction,
-    WriterProperties,
-    write_deltalake,
-)
+from deltalake import ColumnProperties, WriterProperties, write_deltalake
 
-from altaviz.engines.base import Frame, Partitions, Txn, WriteResult, batch_days, landing_format
-from altaviz.engines.delta_log import DeltaLogMetadata, sql_in
+from altaviz.engines.base import (
+    Frame,
+    Item,
+    Partitions,
+    Result,
+    Txn,
+    WriteResult,
+    batch_days,
+    landing_format,
+)
+from altaviz.engines.delta_log import DeltaLogMetadata, commit_properties, sql_in
 from altaviz.lake.catalog import TableSpec
 from altaviz.lake.schema import polars_type
 
@@ -168,12 +171,6 @@ class PolarsEngine(DeltaLogMetadata):
         native = nw.to_native(frame.lazy().collect() if isinstance(frame, nw.LazyFrame) else frame)
         return spec.schema.conform(native.to_arrow())
 
-    @staticmethod
-    def _commit(txns: Sequence[Txn]) -> CommitProperties | None:
-        if not txns:
-            return None
-        return CommitProperties(app_transactions=[Transaction(t.app_id, t.version) for t in txns])
-
     def append(self, spec: TableSpec, frame: Frame, txns: Sequence[Txn] = ()) -> WriteResult:
         data = self._arrow(spec, frame)
         self.evolve(spec)
@@ -186,7 +183,7 @@ class PolarsEngine(DeltaLogMetadata):
             partition_by=list(spec.partition_by) or None,
             configuration=spec.table_properties() or None,  # read only when creating it
             storage_options=self._options,
-            commit_properties=self._commit(txns),
+            commit_properties=commit_properties(txns),
             writer_properties=writer_properties(spec),
         )
         return WriteResult(data.num_rows)
@@ -205,7 +202,7 @@ class PolarsEngine(DeltaLogMetadata):
             predicate=sql_in(partitions),
             partition_by=list(spec.partition_by) or None,
             storage_options=self._options,
-            commit_properties=self._commit(txns),
+            commit_properties=commit_properties(txns),
             writer_properties=writer_properties(spec),
         )
         return WriteResult(data.num_rows)
@@ -228,7 +225,7 @@ class PolarsEngine(DeltaLogMetadata):
                 predicate=on,
                 source_alias="s",
                 target_alias="t",
-                commit_properties=self._commit(txns),
+                commit_properties=commit_properties(txns),
                 writer_properties=writer_properties(spec),
             )
             .when_matched_update_all()
@@ -258,6 +255,17 @@ class PolarsEngine(DeltaLogMetadata):
     def file_sink(self, spec: TableSpec) -> None:
         """None: the rows are in this process already, and delta-rs writes them."""
         return None
+
+    def append_files(
+        self, spec: TableSpec, files: pa.Table, txns: Sequence[Txn] = ()
+    ) -> WriteResult:
+        """Never asked: :meth:`file_sink` gives no sink, so no files are staged here."""
+        raise TypeError("the embedded engine writes its rows itself; it stages no files")
+
+    @staticmethod
+    def run_tasks(task: Callable[[Item], Result], items: Sequence[Item]) -> list[Result]:
+        """``task`` of each item, one after another in this process."""
+        return [task(item) for item in items]
 
     def history(self, spec: TableSpec, limit: int | None = None) -> list[dict[str, Any]]:
         table = self._table(spec)

@@ -13,7 +13,7 @@ is read with delta-rs, which reads the same log without starting a Spark job.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import narwhals as nw
@@ -22,7 +22,9 @@ import pyarrow as pa
 from altaviz.core.frames import local
 from altaviz.engines.base import (
     Frame,
+    Item,
     Partitions,
+    Result,
     Txn,
     WriteResult,
     batch_days,
@@ -291,12 +293,7 @@ class SparkEngine(DeltaLogMetadata):
         rows, files, _ = self._staged.get(id(native), (None, None, ""))
         if rows is native and files is not None:  # written by a pass already: commit its files
             del self._staged[id(native)]
-            table = self._table(spec)
-            assert table is not None  # created by file_sink
-            schema = spec.schema.arrow()
-            return WriteResult(
-                commit_files(table, schema, spec.partition_by, files, partitions, txns)
-            )
+            return self._commit_files(spec, files, partitions, txns)
         if spec.name in DRIVER_WRITTEN:
             return self._driver.replace(spec, self._on_driver(frame), partitions, txns)
         if len(txns) > 1:
@@ -355,8 +352,31 @@ class SparkEngine(DeltaLogMetadata):
             return None
         if not self.spark.sparkContext.master.startswith("local"):
             return None
-        self._create(spec)
         return DeltaFileSink(spec, self.uri(spec), stager=self)
+
+    def append_files(
+        self, spec: TableSpec, files: pa.Table, txns: Sequence[Txn] = ()
+    ) -> WriteResult:
+        """Commit files a :meth:`file_sink` wrote (rows of ``WRITTEN_FILES``) as an append
+        recording ``txns``, in one delta-rs commit (no Spark job); nothing when the table has
+        recorded ``txns`` already."""
+        return self._commit_files(spec, files, None, txns)
+
+    def _commit_files(
+        self, spec: TableSpec, files: pa.Table, partitions: Partitions | None, txns: Sequence[Txn]
+    ) -> WriteResult:
+        self._create(spec)
+        table = self._table(spec)
+        assert table is not None  # just created
+        schema = spec.schema.arrow()
+        return WriteResult(commit_files(table, schema, spec.partition_by, files, partitions, txns))
+
+    def run_tasks(self, task: Callable[[Item], Result], items: Sequence[Item]) -> list[Result]:
+        """``task`` of each item, each a Spark task of its own, in one job; the results, in
+        order, collected to the driver (keep them small: a row per file written, a count)."""
+        if not items:
+            return []
+        return self.spark.sparkContext.parallelize(list(items), len(items)).map(task).collect()
 
     def staged(self, sink: DeltaFileSink, files: Frame) -> Frame:
         """The rows of the files ``sink`` wrote, read from them; :meth:`replace` of this

@@ -35,6 +35,7 @@ import pyarrow as pa
 from altaviz.core.file_sink import WRITTEN_FILES
 from altaviz.core.frames import Frame
 from altaviz.engines.base import Partitions, Txn
+from altaviz.engines.delta_log import commit_properties
 from altaviz.lake.schema import TableSpec
 
 # A pass writes a file per partition of units and partition value: ten days' hourly
@@ -142,35 +143,55 @@ def commit_files(
     schema: pa.Schema,
     partition_by: Sequence[str],
     files: pa.Table,
-    partitions: Partitions,
+    partitions: Partitions | None,
     txns: Sequence[Txn] = (),
 ) -> int:
     """Commit ``files`` (rows of ``WRITTEN_FILES``) to ``table`` (a delta-rs ``DeltaTable``)
-    in one transaction that replaces ``partitions``, then compact them if they are small
-    (see ``SMALL_FILE_BYTES``); the rows committed."""
-    from deltalake import CommitProperties, Transaction
+    in one transaction; the rows committed.
+
+    ``partitions`` given, the files replace those partitions' rows and are compacted if
+    they are small (see ``SMALL_FILE_BYTES``). None, they are appended as they are (a file
+    per landing file, as Spark's writer would make), and an append whose ``txns`` the table
+    has recorded already commits nothing and returns 0, as Delta's idempotent writes do.
+    """
     from deltalake.transaction import AddAction
 
+    if partitions is None and txns:
+        table.update_incremental()  # the transactions as of the latest commit
+        if all(_recorded(table, t) for t in txns):
+            return 0
     now = int(time.time() * 1000)
     adds = [
         AddAction(f["path"], f["size"], json.loads(f["partition"]), now, True, f["stats"])
         for f in files.to_pylist()
     ]
-    replaced = [(c, "in", [_partition_text(v) for v in vs]) for c, vs in partitions.items()]
+    replaced = (
+        None
+        if partitions is None
+        else [(c, "in", [_partition_text(v) for v in vs]) for c, vs in partitions.items()]
+    )
     table.create_write_transaction(
         adds,
-        mode="overwrite",
+        mode="append" if replaced is None else "overwrite",
         schema=schema,
         partition_by=list(partition_by),
         partition_filters=replaced,
-        commit_properties=CommitProperties(
-            app_transactions=[Transaction(t.app_id, t.version) for t in txns] or None
-        ),
+        commit_properties=commit_properties(txns),
     )
-    if files.num_rows and sum(files["size"].to_pylist()) / files.num_rows < SMALL_FILE_BYTES:
+    rows = sum(files["rows"].to_pylist())
+    if replaced is not None and files.num_rows and _small(files):
         table.update_incremental()
         table.optimize.compact(partition_filters=replaced)
-    return sum(files["rows"].to_pylist())
+    return rows
+
+
+def _small(files: pa.Table) -> bool:
+    return sum(files["size"].to_pylist()) / files.num_rows < SMALL_FILE_BYTES
+
+
+def _recorded(table: Any, txn: Txn) -> bool:
+    version = table.transaction_version(txn.app_id)
+    return version is not None and version >= txn.version
 
 
 def remove_files(root: str, files: pa.Table) -> None:

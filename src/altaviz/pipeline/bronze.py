@@ -16,16 +16,21 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable, Iterator, Sequence
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from functools import partial
 from pathlib import Path
 
 import narwhals as nw
+import pyarrow as pa
 
-from altaviz.core.frames import Frame, rows, same_kind
+from altaviz.core.file_sink import WRITTEN_FILES, FileSink
+from altaviz.core.frames import Frame, local, rows, same_kind
 from altaviz.engines import Engine, Txn
 from altaviz.engines.base import landing_format
+from altaviz.engines.polars_engine import PolarsEngine
 from altaviz.lake import catalog as lake
+from altaviz.lake.location import LakeLocation
 from altaviz.pipeline.context import PipelineError, RunContext
 from altaviz.pipeline.landing import Gate, land_batch
 from altaviz.pipeline.promotion import date_batches
@@ -83,15 +88,22 @@ def ingest(run: RunContext, source: Path) -> int:
         return 0
     landed_on = {f: _landing_date(f) for f in pending}  # every folder checked before a write
     gate = Gate.of(engine, run.config)
+    task = _landing_task(run, gate)
     lettered = run.rows.dead_letter
     on_record = 0  # rejected records whose letters an earlier, stopped run wrote
     with WriteBehind() as writer:
         for group_id, group in _commits(run, pending, names, ids, landed_on, group_of):
-            records, refused = _read_landing_files(run, group, names, landed_on)
+            if task is not None:
+                items = [(str(f), names[f], landed_on[f], not done(f, dead)) for f in group]
+                staged = dict(zip(group, engine.run_tasks(task, items), strict=True))
+                refused = {f: s.refused for f, s in staged.items() if s.refused is not None}
+            else:
+                records, refused = _read_landing_files(run, group, names, landed_on)
             for f, reason in refused.items():
+                log.warning("%s: %s", names[f], reason)
                 _refuse_file(run, writer, names[f], _refused(ids[f]), reason, landed_on[f])
             group = [f for f in group if f not in refused]
-            if records is None:
+            if not group:
                 continue
             # The letters of files already in the dead letter are not written again.
             due = [f for f in group if not done(f, dead)]
@@ -101,19 +113,19 @@ def ingest(run: RunContext, source: Path) -> int:
             else:
                 bronze_txns = [Txn(group_id, 1)]
                 dead_txns = [Txn(group_id, 1)] if due else []
+            if task is not None:
+                on_record += sum(staged[f].rejected for f in group if f not in due)
+                _commit_staged(run, writer, [staged[f] for f in group], bronze_txns, dead_txns)
+                log.info("bronze: %d landing file(s) queued", len(group))
+                continue
             unseen = _letters_of([names[f] for f in due]) if len(due) < len(group) else None
-            landed = land_batch(
+            landed_here = land_batch(
                 engine,
                 records,
                 gate,
                 run.started,
-                meta=[
-                    nw.lit(run.started).alias("ingested_at"),
-                    nw.col("source").alias("batch_id"),
-                ],
-                raw_record=lambda letters: engine.fill_json(
-                    letters, [*lake.RAW_TELEMETRY], "raw_record"
-                ).with_columns(nw.lit(None).cast(nw.Int32).alias("source_partition")),
+                meta=_ingestion_columns(run.started),
+                raw_record=partial(_with_raw_record, engine),
                 bronze_txns=bronze_txns,
                 dead_txns=dead_txns,
                 unseen=unseen,
@@ -121,10 +133,23 @@ def ingest(run: RunContext, source: Path) -> int:
                 rereadable=True,
             )
             if not dead_txns:
-                on_record += landed.rejected
+                on_record += landed_here.rejected
             log.info("bronze: %d landing file(s) queued", len(group))
     # Counted from the commits, which have all landed once the writer is done.
     return run.rows.dead_letter - lettered + on_record
+
+
+def _ingestion_columns(now: datetime) -> list[nw.Expr]:
+    """The columns landing adds to a landing file's records (``ingestion_date`` is added
+    as the file is read)."""
+    return [nw.lit(now).alias("ingested_at"), nw.col("source").alias("batch_id")]
+
+
+def _with_raw_record(engine: Engine, letters: Frame) -> Frame:
+    """Rejected records with their ``raw_record``: the record as read, as JSON."""
+    return engine.fill_json(letters, [*lake.RAW_TELEMETRY], "raw_record").with_columns(
+        nw.lit(None).cast(nw.Int32).alias("source_partition")
+    )
 
 
 def _write(
@@ -219,24 +244,126 @@ def _read_landing_files(
     landing date, and why each other one could not be read."""
     frames, refused = [], {}
     for f in group:
-        kind = landing_format(f.name)
-        try:
-            if f.stat().st_size == 0:
-                raise ValueError("the file is empty")
-            frame = run.engine.read_source(
-                str(f), lake.RAW_TELEMETRY, required=("timestamp", "compressor_id")
-            )
-        except Exception as exc:  # the reader's own kinds: a file it cannot parse at all
-            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            refused[f] = f"unreadable landing file: not a readable {kind} file ({detail[:300]})"
-            log.warning("%s: %s", names[f], refused[f])
-            continue
-        frames.append(
-            frame.with_columns(
-                nw.lit(names[f]).alias("source"), nw.lit(landed_on[f]).alias("ingestion_date")
-            )
-        )
+        read = _read_landing_file(run.engine, f, names[f], landed_on[f])
+        if isinstance(read, str):
+            refused[f] = read
+        else:
+            frames.append(read)
     return (nw.concat(same_kind(frames)) if frames else None), refused
+
+
+def _read_landing_file(engine: Engine, path: Path, name: str, landed_on: date) -> Frame | str:
+    """The file's records, each with its file and landing date; or why it cannot be read."""
+    kind = landing_format(path.name)
+    try:
+        if path.stat().st_size == 0:
+            raise ValueError("the file is empty")
+        frame = engine.read_source(
+            str(path), lake.RAW_TELEMETRY, required=("timestamp", "compressor_id")
+        )
+    except Exception as exc:  # the reader's own kinds: a file it cannot parse at all
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return f"unreadable landing file: not a readable {kind} file ({detail[:300]})"
+    return frame.with_columns(
+        nw.lit(name).alias("source"), nw.lit(landed_on).alias("ingestion_date")
+    )
+
+
+@dataclass(frozen=True)
+class StagedLanding:
+    """What a landing task made of one file: its accepted rows' and its letters' files,
+    written and not committed (rows of ``WRITTEN_FILES``), and its rejected records; or why
+    it could not be read."""
+
+    bronze: pa.Table | None = None
+    letters: pa.Table | None = None
+    rejected: int = 0
+    refused: str | None = None
+
+
+@dataclass(frozen=True)
+class LandingTask:
+    """Lands one landing file where the engine computes, with the embedded engine's reader
+    and the same rules: its accepted rows and, when due, its letters are written through the
+    sinks, for the driver to commit a group's files at once. Travels to the executors, so
+    it holds plain values."""
+
+    location: LakeLocation
+    gate: Gate
+    now: datetime
+    bronze: FileSink
+    letters: FileSink
+
+    def __call__(self, item: tuple[str, str, date, bool]) -> StagedLanding:
+        path, name, landed_on, letters_due = item
+        reader = PolarsEngine(self.location)
+        records = _read_landing_file(reader, Path(path), name, landed_on)
+        if isinstance(records, str):
+            return StagedLanding(refused=records)
+        written: dict[str, pa.Table] = {}
+
+        def write(spec: lake.TableSpec, frame: Frame, _txns: Sequence[Txn]) -> None:
+            sink = self.bronze if spec is lake.SENSOR_READINGS else self.letters
+            written[spec.name] = sink.write(nw.to_native(local(frame)))
+
+        landed = land_batch(
+            reader,
+            records,
+            self.gate,
+            self.now,
+            meta=_ingestion_columns(self.now),
+            raw_record=partial(_with_raw_record, reader),
+            bronze_txns=[],
+            dead_txns=[Txn(name, 1)] if letters_due else [],  # committed by the driver
+            write=write,
+        )
+        return StagedLanding(
+            written.get(lake.SENSOR_READINGS.name),
+            written.get(lake.DEAD_LETTER.name),
+            landed.rejected,
+        )
+
+
+def _landing_task(run: RunContext, gate: Gate) -> LandingTask | None:
+    """Landing as a task per file, when the engine stages files (local Spark): Spark's own
+    reader and writer spent 40 of ten days' 48 s of bronze on what Polars does in 8."""
+    bronze = run.engine.file_sink(lake.SENSOR_READINGS)
+    letters = run.engine.file_sink(lake.DEAD_LETTER)
+    if bronze is None or letters is None:
+        return None
+    return LandingTask(run.engine.location, gate, run.started, bronze, letters)
+
+
+def _commit_staged(
+    run: RunContext,
+    writer: WriteBehind,
+    landed: list[StagedLanding],
+    bronze_txns: list[Txn],
+    dead_txns: list[Txn],
+) -> None:
+    """Queue the commits of a group's staged files: letters first, as :func:`land_batch`
+    writes them (a run stopped between the two lands the accepted rows again, never the
+    letters)."""
+    engine = run.engine
+    letters = [s.letters for s in landed if s.letters is not None]
+    if dead_txns and letters:
+        files = pa.concat_tables(letters)
+        writer.submit(
+            engine.append_files,
+            lake.DEAD_LETTER,
+            files,
+            dead_txns,
+            then=partial(run.rows.add, "dead_letter"),
+        )
+    accepted = [s.bronze for s in landed if s.bronze is not None]
+    files = pa.concat_tables(accepted) if accepted else WRITTEN_FILES.empty_table()
+    writer.submit(
+        engine.append_files,
+        lake.SENSOR_READINGS,
+        files,
+        bronze_txns,
+        then=partial(run.rows.add, "bronze"),
+    )
 
 
 def _refused(file_id: str) -> str:
