@@ -301,3 +301,54 @@ def test_a_pass_writes_its_rows_itself_and_the_engine_commits_those_files(spark_
     engine.release()
     assert on_disk() == kept
     assert read_table(tmp_path, "sensor_cleaned").sort("compressor_id", "timestamp").equals(silver)
+
+
+def test_bronze_landed_on_spark_is_read_by_the_pass_a_range_of_units_at_a_time(
+    spark_lake, tmp_path
+):
+    """The landing tasks write bronze in unit order, so the cleaning's pass reads its own
+    units' readings from the files (a :class:`FileScan`) rather than through Spark's
+    shuffle; a range of units reads exactly that range's rows. Spark's own writer's files
+    (a row group each, units mixed) are not scanned."""
+    from datetime import UTC, datetime
+
+    from altaviz.core.file_scan import GROUP_ROWS, scannable
+    from altaviz.engines import get_engine
+    from altaviz.lake.location import lake_location
+    from altaviz.settings import Settings
+
+    location = lake_location(load_config().lakehouse, Settings(_env_file=None), root=spark_lake)
+    engine = get_engine("spark", location)
+    bronze = read_table(spark_lake, "sensor_readings")
+    first, last = bronze["timestamp"].min(), bronze["timestamp"].max()
+    span = [(first, last + timedelta(seconds=1))]
+    scan = engine.file_scan(lake.SENSOR_READINGS, ["compressor_id", "timestamp"], span)
+    assert scan is not None and scan.paths
+    keys = scan.keys()
+    assert keys == sorted(set(bronze["compressor_id"]))
+    middle = keys[len(keys) // 2]
+    lower, upper = scan.read([(None, middle)]), scan.read([(middle, None)])
+    assert set(lower["compressor_id"]) == {k for k in keys if k < middle}
+    assert lower.height + upper.height == bronze.height
+    day = datetime(first.year, first.month, first.day, tzinfo=UTC)
+    next_day = day + timedelta(days=1)
+    one_day = engine.file_scan(lake.SENSOR_READINGS, ["compressor_id"], [(day, next_day)])
+    assert one_day is not None
+    assert (
+        one_day.read([(None, None)]).height
+        == bronze.filter(pl.col("timestamp").is_between(day, next_day, closed="left")).height
+    )
+    # Files whose units are mixed, or whose row groups are large (Spark's writer's), are not.
+    mixed = tmp_path / "mixed.parquet"
+    bronze.sample(fraction=1.0, shuffle=True, seed=1).write_parquet(mixed, row_group_size=1000)
+    assert not scannable([str(mixed)], "compressor_id", "timestamp")
+    large = tmp_path / "large.parquet"
+    pl.concat([bronze.sort("compressor_id")] * (GROUP_ROWS // bronze.height + 1)).write_parquet(
+        large, row_group_size=GROUP_ROWS * 2
+    )
+    assert not scannable([str(large)], "compressor_id", "timestamp")
+    naive = tmp_path / "naive.parquet"  # instants without their zone (Spark writes INT96)
+    bronze.sort("compressor_id").with_columns(
+        pl.col("timestamp").dt.replace_time_zone(None)
+    ).write_parquet(naive)
+    assert not scannable([str(naive)], "compressor_id", "timestamp")

@@ -9,13 +9,14 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Protocol, TypeVar
 
 import narwhals as nw
 import pyarrow as pa
 
 from altaviz.core.errors import ConfigurationError, ServiceError
+from altaviz.core.file_scan import FileScan
 from altaviz.core.file_sink import FileSink
 from altaviz.lake.catalog import TableSpec
 
@@ -139,6 +140,14 @@ class Engine(Protocol):
         :mod:`altaviz.core.file_sink`): :meth:`replace` of the frame the pass returns commits
         its files, and :meth:`release` deletes those never committed. None when the engine's
         own writer is as quick."""
+        ...
+
+    def file_scan(
+        self, spec: TableSpec, columns: Sequence[str], ranges: Sequence[tuple[datetime, datetime]]
+    ) -> FileScan | None:
+        """The table's ``columns`` in ``ranges`` of its ``timestamp``, for a per-unit pass to
+        read itself, each partition its own units (see :mod:`altaviz.core.file_scan`); None
+        when the engine reads as quickly itself."""
         ...
 
     def append_files(

@@ -256,6 +256,10 @@ class PolarsEngine(DeltaLogMetadata):
         """None: the rows are in this process already, and delta-rs writes them."""
         return None
 
+    def file_scan(self, spec: TableSpec, columns: Sequence[str], ranges: Any) -> None:
+        """None: Polars reads the table lazily, as it needs it, already."""
+        return None
+
     def append_files(
         self, spec: TableSpec, files: pa.Table, txns: Sequence[Txn] = ()
     ) -> WriteResult:

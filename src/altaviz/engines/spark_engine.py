@@ -14,11 +14,14 @@ is read with delta-rs, which reads the same log without starting a Spark job.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
+from urllib.parse import unquote
 
 import narwhals as nw
 import pyarrow as pa
 
+from altaviz.core.file_scan import FileScan, scannable
 from altaviz.core.frames import local
 from altaviz.engines.base import (
     Frame,
@@ -348,11 +351,16 @@ class SparkEngine(DeltaLogMetadata):
         disks and encoding them again cost more than the Polars code that made them (ten
         days' silver: the write alone 23 s of 230). A cluster keeps Spark's own writer,
         which spreads over its executors and writes to any store."""
-        if self.location.onelake or spec.name in DRIVER_WRITTEN:
-            return None
-        if not self.spark.sparkContext.master.startswith("local"):
+        if not self._writes_files(spec):
             return None
         return DeltaFileSink(spec, self.uri(spec), stager=self)
+
+    def _writes_files(self, spec: TableSpec) -> bool:
+        """Whether passes read and write ``spec``'s files themselves: on local Spark, with a
+        local lakehouse, for the telemetry-sized tables."""
+        if self.location.onelake or spec.name in DRIVER_WRITTEN:
+            return False
+        return bool(self.spark.sparkContext.master.startswith("local"))
 
     def append_files(
         self, spec: TableSpec, files: pa.Table, txns: Sequence[Txn] = ()
@@ -377,6 +385,32 @@ class SparkEngine(DeltaLogMetadata):
         if not items:
             return []
         return self.spark.sparkContext.parallelize(list(items), len(items)).map(task).collect()
+
+    def file_scan(
+        self, spec: TableSpec, columns: Sequence[str], ranges: Sequence[tuple[datetime, datetime]]
+    ) -> FileScan | None:
+        """On local Spark with a local lakehouse (as :meth:`file_sink`), the table's rows in
+        ``ranges`` of its ``timestamp`` for a pass to read itself: the files whose statistics
+        overlap a range (or that have none), from the log."""
+        if not self._writes_files(spec):
+            return None
+        import polars as pl
+
+        fields = spec.schema.arrow()
+        schema = pa.schema([fields.field(c) for c in columns])
+        table = self._table(spec)
+        if table is None:
+            return FileScan((), schema, "compressor_id", "timestamp", tuple(ranges))
+        files = pl.DataFrame(table.get_add_actions(flatten=True))
+        if files.height and "min.timestamp" in files.columns:
+            low, high = pl.col("min.timestamp"), pl.col("max.timestamp")
+            overlaps = [(low < hi) & (high >= lo) for lo, hi in ranges]
+            files = files.filter(low.is_null() | high.is_null() | pl.any_horizontal(overlaps))
+        root = self.uri(spec).rstrip("/")
+        paths = tuple(f"{root}/{unquote(p)}" for p in files.get_column("path").to_list())
+        if not scannable(paths, "compressor_id", "timestamp"):
+            return None  # each partition would read every file whole: Spark's shuffle is less
+        return FileScan(paths, schema, "compressor_id", "timestamp", tuple(ranges))
 
     def staged(self, sink: DeltaFileSink, files: Frame) -> Frame:
         """The rows of the files ``sink`` wrote, read from them; :meth:`replace` of this

@@ -22,6 +22,7 @@ from functools import partial
 from pathlib import Path
 
 import narwhals as nw
+import polars as pl
 import pyarrow as pa
 
 from altaviz.core.file_sink import WRITTEN_FILES, FileSink
@@ -303,8 +304,12 @@ class LandingTask:
         written: dict[str, pa.Table] = {}
 
         def write(spec: lake.TableSpec, frame: Frame, _txns: Sequence[Txn]) -> None:
+            rows = nw.to_native(local(frame))
+            if spec is lake.SENSOR_READINGS:  # by unit: a pass reads a range of units' rows
+                # (sorted as categories: in text order, half the time of sorting the texts)
+                rows = rows.sort(pl.col("compressor_id").cast(pl.Categorical), "timestamp")
             sink = self.bronze if spec is lake.SENSOR_READINGS else self.letters
-            written[spec.name] = sink.write(nw.to_native(local(frame)))
+            written[spec.name] = sink.write(rows)
 
         landed = land_batch(
             reader,

@@ -45,12 +45,15 @@ def silver_days(
     commit each for all the days). Returns the days' reports, their silver, and what
     ``also`` computed from it in the same pass (see :func:`clean_days`)."""
     thresholds = run.config.thresholds
-    window = None
-    for day in days:  # each day with its leading halo (the days need not be consecutive)
-        lo, hi = day_bounds(day, lead=SILVER_HALO)
-        inside = (nw.col("timestamp") >= lo) & (nw.col("timestamp") < hi)
-        window = inside if window is None else window | inside
-    bronze = scanned(run.engine.read(lake.SENSOR_READINGS, window).select(*SILVER_INPUT))
+    # Each day with its leading halo (the days need not be consecutive).
+    spans = [day_bounds(day, lead=SILVER_HALO) for day in days]
+    bronze = run.engine.file_scan(lake.SENSOR_READINGS, SILVER_INPUT, spans)
+    if bronze is None:
+        window = None
+        for lo, hi in spans:
+            inside = (nw.col("timestamp") >= lo) & (nw.col("timestamp") < hi)
+            window = inside if window is None else window | inside
+        bronze = scanned(run.engine.read(lake.SENSOR_READINGS, window).select(*SILVER_INPUT))
     sensors = thresholds.cleaning.critical_sensors
     figures = partial(
         unit_day_figures,

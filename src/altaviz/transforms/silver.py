@@ -16,6 +16,7 @@ from typing import Any
 import narwhals as nw
 
 from altaviz.config.schema import CleaningRules, OperatingModeRules
+from altaviz.core.file_scan import FileScan
 from altaviz.core.file_sink import FileSink
 from altaviz.core.frames import Frame, done, local
 from altaviz.core.sensors import SENSOR_INDEX, SENSORS
@@ -66,7 +67,7 @@ OWN_OUTPUTS = ("silver", "arrived", "kept")
 
 
 def clean_days(
-    bronze: Frame,
+    bronze: Frame | FileScan,
     days: Sequence[date],
     bounds: dict[str, tuple[float, float]],
     rules: CleaningRules,
@@ -83,7 +84,8 @@ def clean_days(
     figures per unit and day, or a batch's gold. On Spark each partition of units returns
     its own, to be combined where they are summaries. ``partitions``: on Spark, at least how
     many to clean the units in. ``sink``: where the pass writes the silver rows itself (see
-    :mod:`altaviz.core.file_sink`).
+    :mod:`altaviz.core.file_sink`). ``bronze`` may be a :class:`FileScan` on Spark: each
+    partition then reads its own units' readings from the files.
 
     On Spark the pass is one shuffle of the readings and one run of the Polars code per
     partition, its results kept on the executors' disks; so no later pass reads the readings

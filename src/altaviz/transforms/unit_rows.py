@@ -15,6 +15,7 @@ infinities included), an instant as microseconds since the epoch, a date as days
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import polars as pl
@@ -28,10 +29,13 @@ def text_column(index: int) -> str:
     return f"_{index}"
 
 
-def pack(natives: list[Any], by: str) -> Any:
+def pack(natives: list[Any], by: str, key: Callable[[Any], Any] | None = None) -> Any:
     """The Spark frames ``natives`` as one: ``_frame`` (the input's index), ``_by`` (the
-    unit), the first input's columns, and one JSON text column per other input."""
+    unit, or ``key`` of its column), the first input's columns, and one JSON text column
+    per other input."""
     from pyspark.sql import functions as F
+
+    key = key or (lambda column: column)
 
     first, others = natives[0], natives[1:]
     taken = {FRAME, BY, *(text_column(i) for i in range(1, len(natives)))}
@@ -46,10 +50,12 @@ def pack(natives: list[Any], by: str) -> Any:
             for i in range(1, len(natives))
         ]
 
-    packed = first.select(F.lit(0).alias(FRAME), F.col(by).alias(BY), *first.columns, *texts(0))
+    packed = first.select(
+        F.lit(0).alias(FRAME), key(F.col(by)).alias(BY), *first.columns, *texts(0)
+    )
     nulls = [F.lit(None).cast(f.dataType).alias(f.name) for f in first.schema.fields]
     for i, native in enumerate(others, start=1):
-        part = native.select(F.lit(i).alias(FRAME), F.col(by).alias(BY), *nulls, *texts(i))
+        part = native.select(F.lit(i).alias(FRAME), key(F.col(by)).alias(BY), *nulls, *texts(i))
         packed = packed.unionByName(part)
     return packed
 

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import narwhals as nw
 import polars as pl
 import pyarrow as pa
 
+from altaviz.core.file_scan import FileScan, key_ranges, range_starts
 from altaviz.core.file_sink import WRITTEN_FILES, FileSink
 from altaviz.core.frames import Frame
 from altaviz.transforms import unit_rows
@@ -289,28 +291,44 @@ def per_unit_frames(
     files where they are computed (on Spark in each partition), instead of handing them
     back; each is returned as the frame of its files' rows (see :mod:`altaviz.core.file_sink`).
 
+    The first input may be a :class:`FileScan` (on Spark): the units are then cut into
+    ranges, about one per partition, and each partition reads its ranges' rows from the
+    files itself; the other inputs travel to the partition of their unit's range.
+
     >>> readings = nw.from_native(pl.DataFrame({"compressor_id": ["C1", "C1", "C2"]}))
     >>> count = lambda f: {"units": f["readings"].select(nw.col("compressor_id").n_unique())}
     >>> per_unit_frames({"readings": readings}, count, {})["units"].item()
     2
     """
     sinks = sinks or {}
-    if not _is_spark(next(iter(frames.values()))):
+    names = list(frames)
+    scan = frames[names[0]] if isinstance(frames[names[0]], FileScan) else None
+    if scan is None and not _is_spark(frames[names[0]]):
         out = compute(dict(frames))
         for k, sink in sinks.items():
             files = sink.write(_collected(nw.to_native(out[k])))
             out[k] = sink.staged(nw.from_native(pl.from_arrow(files)))
         return out
     from pyspark import StorageLevel
+    from pyspark.sql import SparkSession
     from pyspark.sql import functions as F
     from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
 
-    names = list(frames)
-    natives = {n: nw.to_native(f) for n, f in frames.items()}
-    spark = natives[names[0]].sparkSession
+    natives = {n: nw.to_native(f) for n, f in frames.items() if n != names[0] or scan is None}
+    spark = SparkSession.getActiveSession() if scan else natives[names[0]].sparkSession
     zone = spark.conf.get("spark.sql.session.timeZone")
-    schemas = {n: to_arrow_schema(natives[n].schema, timezone=zone) for n in names}
-    packed = unit_rows.pack([natives[n] for n in names], by)
+    schemas = {n: to_arrow_schema(natives[n].schema, timezone=zone) for n in natives}
+    parts = max(_spread(spark), partitions or 0)
+    key = None
+    if scan is not None:
+        # The units in ranges, a range per partition (or so): each partition reads its own
+        # ranges' rows from the files, and every other input goes where its unit's range does.
+        starts = range_starts(scan.keys(), parts)
+        ranges = dict(zip(starts, key_ranges(starts), strict=True))
+        natives[names[0]] = spark.createDataFrame([(s,) for s in starts], f"`{by}` string")
+        schemas[names[0]] = scan.schema
+        key = partial(_range_index, starts=starts)
+    packed = unit_rows.pack([natives[n] for n in names], by, key)
     empty = {n: nw.from_native(pl.from_arrow(schemas[n].empty_table())) for n in names}
     outputs = {k: nw.to_native(v) for k, v in compute(empty).items()}
     out_names = list(outputs)
@@ -337,7 +355,11 @@ def per_unit_frames(
         whole = pl.from_arrow(pa.Table.from_batches(received))
         inputs = {}
         for i, n in enumerate(names):
-            rows = unit_rows.unpack(whole, i, schemas[n])
+            if i == 0 and scan is not None:
+                mine = whole.filter(pl.col(unit_rows.FRAME) == 0).get_column(by).to_list()
+                rows = scan.read([ranges[s] for s in mine])
+            else:
+                rows = unit_rows.unpack(whole, i, schemas[n])
             if order.get(n):
                 rows = rows.sort(list(order[n]))
             inputs[n] = nw.from_native(rows)
@@ -348,7 +370,6 @@ def per_unit_frames(
             if table.num_rows:
                 yield _chunked(table, j, outgoing)
 
-    parts = max(_spread(spark), partitions or 0)
     result = (
         packed.repartition(parts, unit_rows.BY)
         .mapInArrow(run, from_arrow_schema(outgoing))
@@ -378,6 +399,17 @@ def per_unit_frames(
     }
     out = {k: nw.from_native(v if k in large else v.coalesce(cores)) for k, v in selected.items()}
     return {k: sinks[k].staged(v) if k in sinks else v for k, v in out.items()}
+
+
+def _range_index(column: Any, starts: Sequence[str]) -> Any:
+    """Spark: the index of the range (of those beginning at ``starts``) that ``column``'s
+    key falls in, as :func:`altaviz.core.file_scan.key_ranges` cuts them."""
+    from pyspark.sql import functions as F
+
+    index = F.lit(0)
+    for start in starts[1:]:
+        index = index + (column >= F.lit(start)).cast("int")
+    return index
 
 
 CHUNK_ROWS = 8192  # rows of an output per row of a pass's result
