@@ -312,10 +312,13 @@ def test_bronze_landed_on_spark_is_read_by_the_pass_a_range_of_units_at_a_time(
     (a row group each, units mixed) are not scanned."""
     from datetime import UTC, datetime
 
+    import narwhals as nw
+
     from altaviz.core.file_scan import GROUP_ROWS, scannable
     from altaviz.engines import get_engine
     from altaviz.lake.location import lake_location
     from altaviz.settings import Settings
+    from altaviz.transforms.windows import per_unit_frames
 
     location = lake_location(load_config().lakehouse, Settings(_env_file=None), root=spark_lake)
     engine = get_engine("spark", location)
@@ -338,6 +341,24 @@ def test_bronze_landed_on_spark_is_read_by_the_pass_a_range_of_units_at_a_time(
         one_day.read([(None, None)]).height
         == bronze.filter(pl.col("timestamp").is_between(day, next_day, closed="left")).height
     )
+
+    # In a pass, each partition reads one range of units, none two.
+    def span(frames):  # what a partition saw (nested: it travels by value to the workers)
+        seen = frames["bronze"].select(
+            nw.col("compressor_id").min().alias("low"),
+            nw.col("compressor_id").max().alias("high"),
+            nw.len().alias("rows"),
+        )
+        return {"span": seen.filter(nw.col("rows") > 0)}
+
+    spans = per_unit_frames({"bronze": scan}, span, {})["span"]
+    spans = pl.from_arrow(nw.to_native(spans).toArrow()).sort("low")
+    spark = engine.spark
+    parts = max(
+        int(spark.conf.get("spark.sql.shuffle.partitions")), spark.sparkContext.defaultParallelism
+    )
+    assert spans.height == min(parts, len(keys)) and spans["rows"].sum() == bronze.height
+    assert (spans["low"].shift(-1) > spans["high"]).drop_nulls().all()
     # Files whose units are mixed, or whose row groups are large (Spark's writer's), are not.
     mixed = tmp_path / "mixed.parquet"
     bronze.sample(fraction=1.0, shuffle=True, seed=1).write_parquet(mixed, row_group_size=1000)
