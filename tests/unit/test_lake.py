@@ -189,6 +189,22 @@ def test_engine_tracks_partitions_and_files_added_since_a_version(tmp_path):
     assert engine.partition_values(ALERT_HISTORY) == {date(2026, 3, 1), date(2026, 3, 2)}
     added = engine.read_added(ALERT_HISTORY, first).collect()
     assert added.get_column("alert_id").to_list() == ["b"]
+    # A file whose bounds lie on one date gives that date from the log, no data read...
+    read = []
+    engine.read_files = lambda spec, files: read.append(files)
+    assert engine.added_dates(ALERT_HISTORY, first, "opened_at") == {date(2026, 3, 1)}
+    assert read == []
+    del engine.read_files
+    # ...one whose bounds span dates is read: which dates between them hold rows.
+    second_version = engine.version(ALERT_HISTORY)
+    spanning = [datetime(2026, 3, 2, 23, 59, tzinfo=UTC), datetime(2026, 3, 4, 0, 10, tzinfo=UTC)]
+    both = {k: v * 2 for k, v in alert.items()}
+    third = {**both, "alert_id": ["c", "d"], "opened_at": spanning, "date": [date(2026, 3, 3)] * 2}
+    engine.append(ALERT_HISTORY, nw.from_native(pl.DataFrame(third)))
+    assert engine.added_dates(ALERT_HISTORY, second_version, "opened_at") == {
+        date(2026, 3, 2),
+        date(2026, 3, 4),
+    }
     assert engine.optimize(ALERT_HISTORY) is not None
     assert engine.vacuum(ALERT_HISTORY, 0, dry_run=True) == []
 

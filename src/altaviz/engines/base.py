@@ -119,6 +119,12 @@ class Engine(Protocol):
         """Rows of files added to an append-only table after ``since_version``."""
         ...
 
+    def added_dates(
+        self, spec: TableSpec, since_version: int | None, column: str = "timestamp"
+    ) -> set[date]:
+        """UTC dates of ``column`` among the rows of files added after ``since_version``."""
+        ...
+
     def added_partitions(self, spec: TableSpec, since_version: int | None) -> set[date]:
         """Values of the first partition column among files added after ``since_version``."""
         ...

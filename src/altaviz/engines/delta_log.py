@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
+import narwhals as nw
 import polars as pl
 from deltalake import CommitProperties, DeltaTable, Field, Transaction
 from deltalake.exceptions import TableNotFoundError
@@ -82,6 +83,49 @@ class DeltaLogMetadata:
         relative = sorted(f.removeprefix(prefix) for f in files)
         values = actions.filter(pl.col("path").is_in(relative)).get_column(f"partition.{key}")
         return {date.fromisoformat(v) if isinstance(v, str) else v for v in values.unique() if v}
+
+    def added_dates(
+        self, spec: TableSpec, since_version: int | None, column: str = "timestamp"
+    ) -> set[date]:
+        """The UTC dates of ``column`` among the rows of files added after ``since_version``.
+
+        A file whose statistics put both bounds of ``column`` on one date holds that date
+        alone: no data is read. Only the files whose bounds span dates (or that have none)
+        are read, that column alone. On a day's new telemetry that is no file at all.
+        """
+        table, files = self._added_files(spec, since_version)
+        if table is None or not files:
+            return set()
+        prefix = self.uri(spec).rstrip("/") + "/"
+        by_path = {f.removeprefix(prefix): f for f in files}
+        actions = pl.DataFrame(table.get_add_actions(flatten=True)).filter(
+            pl.col("path").is_in(sorted(by_path))
+        )
+        low, high = f"min.{column}", f"max.{column}"
+        if {low, high} <= set(actions.columns):
+            bounds = actions.select(
+                "path", pl.col(low).dt.date().alias("low"), pl.col(high).dt.date().alias("high")
+            )
+            single = bounds.filter(pl.col("low") == pl.col("high"))
+        else:
+            single = pl.DataFrame(schema={"path": pl.String, "low": pl.Date})
+        dates = set(single.get_column("low").to_list())
+        rest = sorted(set(by_path) - set(single.get_column("path").to_list()))
+        if rest:
+            read = self.read_files(spec, [by_path[p] for p in rest])
+            found = read.select(nw.col(column).dt.date().alias("d")).unique().collect()
+            dates |= set(found.get_column("d").to_list())
+        return dates
+
+    def read_added(self, spec: TableSpec, since_version: int | None) -> nw.LazyFrame[Any]:
+        """Rows of files added to an append-only table after ``since_version``."""
+        return self.read_files(spec, sorted(self._added_files(spec, since_version)[1]))
+
+    def read_files(self, spec: TableSpec, files: Sequence[str]) -> nw.LazyFrame[Any]:
+        """The rows of some of the table's data files (URIs), their own columns (not the
+        partition values, which live in the paths). Tables here have no deletion vectors or
+        column mapping (protocol 1/2), so a file's rows are the table's."""
+        raise NotImplementedError
 
     def partition_values(self, spec: TableSpec) -> set[date]:
         """Every value of the table's first partition column."""

@@ -82,13 +82,10 @@ class PolarsEngine(DeltaLogMetadata):
     def read_local(self, spec: TableSpec, where: nw.Expr | None = None) -> nw.DataFrame[Any]:
         return self.read(spec, where).collect()
 
-    def read_added(self, spec: TableSpec, since_version: int | None) -> nw.LazyFrame[Any]:
-        _, files = self._added_files(spec, since_version)
+    def read_files(self, spec: TableSpec, files: Sequence[str]) -> nw.LazyFrame[Any]:
         if not files:
             return nw.from_native(empty(spec).lazy())
-        frame = pl.scan_parquet(
-            sorted(files), hive_partitioning=False, storage_options=self._options
-        )
+        frame = pl.scan_parquet(list(files), hive_partitioning=False, storage_options=self._options)
         return nw.from_native(frame)
 
     # ------------------------------------------------------------------ landing files

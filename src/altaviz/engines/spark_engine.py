@@ -122,33 +122,44 @@ class SparkEngine(DeltaLogMetadata):
 
             rows = self._driver.read(spec).collect().to_native().to_arrow()
             return broadcast(_conform(self.spark.createDataFrame(rows), spec))
+        if self._local_lake():
+            return self._files_of(spec)
         frame = self.spark.read.format("delta").load(self.uri(spec))
         return frame.select(*spec.schema.names)
+
+    def _files_of(self, spec: TableSpec) -> Any:
+        """The table's rows read from the files its log lists (with delta-rs): Spark's own
+        Delta reader first replays the log in Spark jobs, three to five per table and read,
+        the first of them some seconds while the JVM warms up. Tables here have no deletion
+        vectors or column mapping (protocol 1/2), so the files' rows are the table's, and
+        the partition values are in their paths."""
+        table = self._table(spec)
+        files = sorted(table.file_uris()) if table is not None else []
+        if not files:
+            return self._empty(spec)
+        reader = self.spark.read.schema(spec.schema.spark()).option("basePath", self.uri(spec))
+        return _conform(reader.parquet(*files), spec)
 
     def read(self, spec: TableSpec, where: nw.Expr | None = None) -> nw.LazyFrame[Any]:
         frame = nw.from_native(self._native(spec))
         return frame if where is None else frame.filter(where)
 
     def read_local(self, spec: TableSpec, where: nw.Expr | None = None) -> nw.DataFrame[Any]:
-        if spec.name in SMALL_TABLES:  # read on the driver already: no Spark job to collect
+        # Read on the driver: no Spark job to collect (the small tables are read there anyway).
+        if spec.name in SMALL_TABLES or self._local_lake():
             return self._driver.read_local(spec, where)
         return local(self.read(spec, where))
 
-    def read_added(self, spec: TableSpec, since_version: int | None) -> nw.LazyFrame[Any]:
-        _, files = self._added_files(spec, since_version)
+    def read_files(self, spec: TableSpec, files: Sequence[str]) -> nw.LazyFrame[Any]:
         schema = spec.schema.spark()
-        # The data files' own columns, as the embedded engine reads them (the partition
-        # values live in the paths).
         stored = [f for f in schema.fields if f.name not in spec.partition_by]
         if not files:
             return nw.from_native(self._empty(spec).select(*(f.name for f in stored)))
         from pyspark.sql import types as T
 
-        # The added files themselves: a Delta read would first match every row of the table
-        # to its file's name. Tables here have no deletion vectors or column mapping
-        # (protocol 1/2), so a file's rows are the table's.
-        frame = self.spark.read.schema(T.StructType(stored)).parquet(*sorted(files))
-        return nw.from_native(frame)
+        # The files themselves: a Delta read would first match every row of the table to
+        # its file's name.
+        return nw.from_native(self.spark.read.schema(T.StructType(stored)).parquet(*files))
 
     # ------------------------------------------------------------------ landing files
 
@@ -358,9 +369,13 @@ class SparkEngine(DeltaLogMetadata):
     def _writes_files(self, spec: TableSpec) -> bool:
         """Whether passes read and write ``spec``'s files themselves: on local Spark, with a
         local lakehouse, for the telemetry-sized tables."""
-        if self.location.onelake or spec.name in DRIVER_WRITTEN:
-            return False
-        return bool(self.spark.sparkContext.master.startswith("local"))
+        return spec.name not in DRIVER_WRITTEN and self._local_lake()
+
+    def _local_lake(self) -> bool:
+        """Whether Spark runs on this machine (``local[*]``) and the lakehouse is on its disk:
+        the driver then reads what it keeps with delta-rs, and Spark reads the files the
+        log lists."""
+        return not self.location.onelake and self.spark.sparkContext.master.startswith("local")
 
     def append_files(
         self, spec: TableSpec, files: pa.Table, txns: Sequence[Txn] = ()

@@ -80,6 +80,9 @@ LOCAL_CONF = {
     # The per-unit Polars code takes a partition whole: fewer, larger Arrow batches cost less
     # to hand over (10,000 rows by default; 100,000 of a reading are about 10 MB).
     "spark.sql.execution.arrow.maxRecordsPerBatch": "100000",
+    # Tables' files are read as the Delta log lists them: listed by the driver, never by a
+    # Spark job of a task per file (from 32 files on, by default).
+    "spark.sql.sources.parallelPartitionDiscovery.threshold": "100000",
     # Tables are addressed by path; keep Spark's unused catalogue folder out of the cwd.
     "spark.sql.warehouse.dir": os.path.join(tempfile.gettempdir(), "altaviz-spark-warehouse"),
 }

@@ -10,6 +10,7 @@ from functools import partial
 import narwhals as nw
 
 from altaviz.core.days import day_bounds, days_in
+from altaviz.core.file_sink import FileSink
 from altaviz.core.frames import Frame, done, height, local, same_kind, scanned
 from altaviz.core.sensors import SENSORS
 from altaviz.lake import catalog as lake
@@ -30,6 +31,8 @@ DAY = timedelta(days=1)
 
 # What gold reads of a reading: Spark shuffles every column it is given.
 GOLD_SILVER = ("timestamp", "compressor_id", *SENSORS, "date")
+# Gold's outputs of a row per unit and hour, and their tables.
+WIDE = {"hourly": lake.HOURLY_AGGREGATES, "modes": lake.OPERATING_MODES}
 
 
 def gold_days(
@@ -62,6 +65,8 @@ def gold_days(
             partial(unit_gold, facts=facts),
             UNIT_INPUTS,
             partitions=unit_partitions(height(units), len(days)),
+            wide=tuple(WIDE),
+            sinks=_sinks(run),
         )
     first, last = days[0], days[-1]
     writer.submit(run.engine.replace, lake.OPERATING_MODES, out["modes"], {"date": days})
@@ -120,14 +125,21 @@ def gold_after_cleaning(
         "tail": UNIT_INPUTS["silver"],
         **{k: v for k, v in UNIT_INPUTS.items() if k != "silver"},
     }
-    sink = run.engine.file_sink(lake.HOURLY_AGGREGATES)
     return InPass(
         then,
         {"tail": tail.select(*GOLD_SILVER), **others},
         order,
-        wide=("hourly",),
-        sinks={"hourly": sink} if sink else {},
+        wide=tuple(WIDE),
+        sinks=_sinks(run),
     )
+
+
+def _sinks(run: RunContext) -> dict[str, FileSink]:
+    """Sinks for gold's outputs of a row per unit and hour, where the engine lets a pass
+    write them itself (on local Spark: Spark's own Delta writer cost some 8 s the first
+    time a run used it)."""
+    sinks = {k: run.engine.file_sink(spec) for k, spec in WIDE.items()}
+    return {k: sink for k, sink in sinks.items() if sink is not None}
 
 
 def gold_of_pass_holds(out: dict[str, Frame], hours: Frame) -> bool:

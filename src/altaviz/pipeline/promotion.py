@@ -47,10 +47,7 @@ def promote(run: RunContext) -> Promotion:
     current = run.engine.version(lake.SENSOR_READINGS)
     rebuild: list[date] = []
     if current is not None and current != consumed:
-        added = run.engine.read_added(lake.SENSOR_READINGS, consumed)
-        rebuild = sorted(
-            values(added.select(nw.col("timestamp").dt.date().alias("d")).unique(), "d")
-        )
+        rebuild = sorted(run.engine.added_dates(lake.SENSOR_READINGS, consumed))
     known = run.engine.partition_values(lake.SENSOR_CLEANED) | set(rebuild)
     follow = {d + timedelta(days=1) for d in rebuild} & known
     owed = state["gold"].pending if "gold" in state else set()
