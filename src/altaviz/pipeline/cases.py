@@ -30,7 +30,7 @@ def cases_stage(run: RunContext) -> CaseCounts:
     """Rebuild the ``cases`` table (see :mod:`altaviz.transforms.cases`)."""
     engine, cfg = run.engine, run.config
     now = engine.column_max(lake.SENSOR_CLEANED, "timestamp")
-    alerts = _native(engine.read(lake.ALERT_HISTORY))
+    alerts = _native(engine.read_local(lake.ALERT_HISTORY))
     if now is None or not alerts.height:
         return CaseCounts()
     repairs = _native(run.repairs())
@@ -95,7 +95,7 @@ def _diagnoses(
     since = now - timedelta(hours=rules.window_hours)
     mine = nw.col("compressor_id").is_in(ids)
     recent = _native(
-        engine.read(lake.HOURLY_AGGREGATES, mine & (nw.col("date") >= since.date())).filter(
+        engine.read_local(lake.HOURLY_AGGREGATES, mine & (nw.col("date") >= since.date())).filter(
             nw.col("hour") >= since
         )
     )
@@ -125,7 +125,7 @@ def _latest_predictions(engine: Engine, mine: nw.Expr, now: datetime) -> dict[st
     days = [now.date() - timedelta(days=1), now.date()]
     columns = ("anomaly_score", "rul_hours", "rul_sensor", "drift_hours_to_critical")
     newest = (
-        _native(engine.read(lake.ML_PREDICTIONS, mine & nw.col("date").is_in(days)))
+        _native(engine.read_local(lake.ML_PREDICTIONS, mine & nw.col("date").is_in(days)))
         .sort("hour")
         .group_by("compressor_id")
         .last()

@@ -67,6 +67,7 @@ def gold_days(
             partitions=unit_partitions(height(units), len(days)),
             wide=tuple(WIDE),
             sinks=_sinks(run),
+            small_to_driver=True,  # of a unit-day or an alert a row: read on the driver
         )
     first, last = days[0], days[-1]
     writer.submit(run.engine.replace, lake.OPERATING_MODES, out["modes"], {"date": days})

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 
 import narwhals as nw
 
-from altaviz.core.frames import Frame, done, height, values
+from altaviz.core.frames import Frame, height, scanned, values
 from altaviz.lake import catalog as lake
 from altaviz.pipeline.context import RunContext
 from altaviz.pipeline.gold import gold_after_cleaning, gold_days, gold_of_pass_holds
@@ -58,12 +58,12 @@ def promote(run: RunContext) -> Promotion:
     bounds = {
         s: tuple(lim.bounds) for s, lim in run.config.thresholds.sensors.items() if lim.bounds
     }
-    units = done(
+    units = scanned(
         run.engine.read(lake.COMPRESSOR_METADATA).select(
             "compressor_id", "model", "station_id", "region", "basin"
         )
     )
-    registered = height(units)
+    registered = height(run.engine.read_local(lake.COMPRESSOR_METADATA))
     held_before = _held_back(run, sorted(wanted - set(rebuild)))
     blocked: set[date] = set()
     silver_of: dict[date, SilverBatch] = {}
@@ -156,7 +156,7 @@ def _held_back(run: RunContext, days: list[date]) -> set[date]:
     """Of ``days`` (not rebuilt now), those whose stored quality report has a critical check."""
     if run.request.skip_quality or not days:
         return set()
-    critical = run.engine.read(
+    critical = run.engine.read_local(
         lake.QUALITY_METRICS, (nw.col("severity") == "critical") & nw.col("date").is_in(days)
     )
     return set(values(critical, "date"))

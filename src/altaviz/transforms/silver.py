@@ -150,6 +150,7 @@ def clean_days(
         large=("silver",),
         wide=also.wide if also else (),
         sinks={**(also.sinks if also else {}), **({"silver": sink} if sink else {})},
+        small_to_driver=True,  # counts and figures, of a unit or a day each
     )
     counts = _counts(local(out["arrived"]), local(out["kept"]), days)
     more = {name: frame for name, frame in out.items() if name not in OWN_OUTPUTS}

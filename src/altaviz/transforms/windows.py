@@ -273,6 +273,7 @@ def per_unit_frames(
     large: Collection[str] = (),
     wide: Collection[str] = (),
     sinks: Mapping[str, FileSink] | None = None,
+    small_to_driver: bool = False,
 ) -> dict[str, Frame]:
     """``compute``, a transform of several frames of whole units' rows into several frames,
     over ``frames``: at once on Polars; on Spark on the executors, partition by partition
@@ -290,6 +291,9 @@ def per_unit_frames(
     small outputs like the large ones. ``sinks``: outputs the sink given for each writes as
     files where they are computed (on Spark in each partition), instead of handing them
     back; each is returned as the frame of its files' rows (see :mod:`altaviz.core.file_sink`).
+    ``small_to_driver``: on Spark, bring every output neither large nor wide (sinks' rows of
+    files included) to the driver in one job, as the driver's frames: for outputs each of a
+    few thousand rows that are read there anyway, rather than a job for each.
 
     The first input may be a :class:`FileScan` (on Spark): the units are then cut into
     ranges, one per partition (each range's key chosen so that Spark's hash partitioning
@@ -383,8 +387,9 @@ def per_unit_frames(
     cores = spark.sparkContext.defaultParallelism
     large = set(large) - set(sinks)  # a sink's output is a row per file
     big = [j for j, k in enumerate(out_names) if k in large or (k in wide and k not in sinks)]
+    on_driver = [j for j in range(len(out_names)) if j not in big] if small_to_driver else []
     rest = result
-    if big and len(big) < len(out_names):
+    if big and len(big) + len(on_driver) < len(out_names):
         # Each read of an output scans the whole kept result: the others are kept apart from
         # the large and wide ones in one scan, rather than scanning millions of readings
         # for each (ten days' hourly aggregates among gold's small tables: 57 columns of
@@ -397,8 +402,12 @@ def per_unit_frames(
         .filter(F.col(unit_rows.FRAME) == j)
         .select(F.inline(f"_{j}"))
         for j, k in enumerate(out_names)
+        if j not in on_driver
     }
     out = {k: nw.from_native(v if k in large else v.coalesce(cores)) for k, v in selected.items()}
+    if on_driver:
+        driver = _to_driver(result, on_driver, out_schemas, out_names)
+        out.update({k: nw.from_native(v) for k, v in driver.items()})
     return {k: sinks[k].staged(v) if k in sinks else v for k, v in out.items()}
 
 
@@ -447,6 +456,26 @@ def _chunked(table: pa.Table, index: int, outgoing: pa.Schema) -> pa.RecordBatch
         else:
             columns.append(pa.nulls(chunks, field.type))
     return pa.RecordBatch.from_arrays(columns, schema=outgoing)
+
+
+def _to_driver(
+    result: Any, outputs: Sequence[int], schemas: Mapping[str, pa.Schema], names: Sequence[str]
+) -> dict[str, pl.DataFrame]:
+    """Outputs ``outputs`` (indices into ``names``) of a pass's ``result``, collected in one
+    Spark job and parted on the driver."""
+    from pyspark.sql import functions as F
+
+    wanted = result.filter(F.col(unit_rows.FRAME).isin(list(outputs))).toArrow()
+    whole = pl.from_arrow(wanted)
+    assert isinstance(whole, pl.DataFrame)
+    parted = {}
+    for j in outputs:
+        column, schema = f"_{j}", schemas[names[j]]
+        chunks = whole.filter(pl.col(unit_rows.FRAME) == j).get_column(column).explode()
+        rows = chunks.drop_nulls().struct.unnest() if chunks.len() else None
+        table = schema.empty_table() if rows is None else rows.to_arrow().cast(schema)
+        parted[names[j]] = pl.from_arrow(table)
+    return parted
 
 
 def _collected(native: Any) -> pl.DataFrame:
