@@ -301,6 +301,16 @@ def test_a_pass_writes_its_rows_itself_and_the_engine_commits_those_files(spark_
     engine.release()
     assert on_disk() == kept
     assert read_table(tmp_path, "sensor_cleaned").sort("compressor_id", "timestamp").equals(silver)
+    # Spark reads the files the log lists, not every file in the folder: a replaced date's
+    # old files stay on disk (for VACUUM) unread, and the dates come from the paths.
+    by_unit = ("compressor_id", "timestamp")
+    fewer = silver.filter(pl.col("date") == days[0]).head(10)
+    fewer_rows = nw.from_native(engine.spark.createDataFrame(fewer.to_arrow()))
+    engine.replace(lake.SENSOR_CLEANED, fewer_rows, {"date": days[:1]})
+    current = read_table(tmp_path, "sensor_cleaned").sort(*by_unit)
+    assert current.height == silver.filter(pl.col("date") != days[0]).height + 10
+    assert read_back(engine.read(lake.SENSOR_CLEANED)).sort(*by_unit).equals(current)
+    assert engine.read_local(lake.SENSOR_CLEANED).to_native().sort(*by_unit).equals(current)
 
 
 def test_bronze_landed_on_spark_is_read_by_the_pass_a_range_of_units_at_a_time(

@@ -126,13 +126,9 @@ def gold_after_cleaning(
         "tail": UNIT_INPUTS["silver"],
         **{k: v for k, v in UNIT_INPUTS.items() if k != "silver"},
     }
-    return InPass(
-        then,
-        {"tail": tail.select(*GOLD_SILVER), **others},
-        order,
-        wide=tuple(WIDE),
-        sinks=_sinks(run),
-    )
+    # The look-back of hourly rows first: the largest input after the readings.
+    inputs = {"prior": others["prior"], "tail": tail.select(*GOLD_SILVER), **others}
+    return InPass(then, inputs, order, wide=tuple(WIDE), sinks=_sinks(run))
 
 
 def _sinks(run: RunContext) -> dict[str, FileSink]:

@@ -115,9 +115,13 @@ def test_literal_frame_joins_small_data_and_spark_broadcasts_it(frame, backend):
         assert "BroadcastHashJoin" in plan and "SortMergeJoin" not in plan
 
 
-def test_per_unit_frames_returns_every_row_of_every_output_in_each_unit_order(frame):
+@pytest.mark.parametrize("small_to_driver", [False, True])
+def test_per_unit_frames_returns_every_row_of_every_output_in_each_unit_order(
+    frame, small_to_driver
+):
     """An output of many chunks comes back whole, each unit's rows in the order computed;
-    a small output beside it and an empty one come back as they were."""
+    a small output beside it and an empty one come back as they were. Brought to the
+    driver, the outputs not large are the driver's own frames, their rows the same."""
     many = 2 * CHUNK_ROWS + 5
     ids = ["C1"] * many + ["C2"] * 3
     readings = frame({"compressor_id": ids, "x": [*range(many), 0, 1, 2]})
@@ -128,10 +132,19 @@ def test_per_unit_frames_returns_every_row_of_every_output_in_each_unit_order(fr
             "rows": mine.select("compressor_id", "x", (nw.col("x") * 2).alias("twice")),
             "units": mine.group_by("compressor_id").agg(nw.len().alias("n")),
             "none": mine.filter(nw.col("x") < 0).select("x"),
+            "copied": mine.select("compressor_id", "x"),  # of many chunks, not large
         }
 
     order = {"readings": ("compressor_id", "x")}
-    out = per_unit_frames({"readings": readings}, compute, order, large=("rows",))
+    out = per_unit_frames(
+        {"readings": readings}, compute, order, large=("rows",), small_to_driver=small_to_driver
+    )
+    if not readings.implementation.is_polars():
+        on_driver = {k for k, v in out.items() if v.implementation.is_polars()}
+        assert on_driver == ({"units", "none", "copied"} if small_to_driver else set())
+    copied = rows_of(out["copied"], "compressor_id", "x")
+    expected = list(zip(ids, [*range(many), 0, 1, 2], strict=True))
+    assert [(r["compressor_id"], r["x"]) for r in copied] == expected
     rows = rows_of(out["rows"])
     first = [(r["x"], r["twice"]) for r in rows if r["compressor_id"] == "C1"]
     assert first == [(x, 2 * x) for x in range(many)]
