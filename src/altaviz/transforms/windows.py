@@ -298,7 +298,8 @@ def per_unit_frames(
     The first input may be a :class:`FileScan` (on Spark): the units are then cut into
     ranges, one per partition (each range's key chosen so that Spark's hash partitioning
     sends it to a partition of its own), and each partition reads its range's rows from
-    the files itself; the other inputs travel to the partition of their unit's range.
+    the files itself; the other inputs travel to the partition of their unit's range, the
+    second as its own columns (it should be the largest of them).
 
     >>> readings = nw.from_native(pl.DataFrame({"compressor_id": ["C1", "C1", "C2"]}))
     >>> count = lambda f: {"units": f["readings"].select(nw.col("compressor_id").n_unique())}
@@ -335,7 +336,7 @@ def per_unit_frames(
         key = partial(_range_key, starts=starts, keys=_partition_keys(spark, parts))
     # The first input packed travels as its own columns, the others as JSON text. A scan's
     # roster is a row per range: the input after it (the largest other) takes its place.
-    # Ten days' look-back of hourly rows encoded as text cost the JVM 6 s of CPU a batch.
+    # Gold's look-back (three days of hourly rows) as text cost the JVM 6 s of CPU a batch.
     packing = [names[1], names[0], *names[2:]] if scan is not None and len(names) > 1 else names
     packed = unit_rows.pack([natives[n] for n in packing], by, key)
     roster = pa.schema([pa.field(by, pa.string())])
