@@ -25,8 +25,10 @@ def measure(cmd: list[str], ok_codes: tuple[int, ...] = (0,)) -> dict[str, Any]:
 
 def measure_tree(cmd: list[str], ok_codes: tuple[int, ...] = (0,)) -> dict[str, Any]:
     """As :func:`measure`, but the peak memory is that of the child and every process it
-    starts (Spark's JVM, its Python workers), sampled from ``/proc`` every 0.2 s."""
+    starts (Spark's JVM, its Python workers), sampled from ``/proc`` every 0.2 s; with the
+    machine's CPU seconds over the run (``cpu_s``, ``steal_s``: see :func:`machine_cpu`)."""
     with tempfile.TemporaryFile("w+") as captured:
+        cpu_at_start = machine_cpu()
         began = time.perf_counter()
         child = subprocess.Popen(cmd, stdout=captured)
         peak = 0
@@ -34,8 +36,26 @@ def measure_tree(cmd: list[str], ok_codes: tuple[int, ...] = (0,)) -> dict[str, 
             peak = max(peak, _tree_rss(child.pid))
             time.sleep(0.2)
         wall = time.perf_counter() - began
+        busy, stolen = (b - a for a, b in zip(cpu_at_start, machine_cpu(), strict=True))
         summary = _summary(cmd, child.returncode, ok_codes, captured)
-        return {"summary": summary, "wall_s": wall, "peak_mb": peak / 2**20}
+        return {
+            "summary": summary,
+            "wall_s": wall,
+            "peak_mb": peak / 2**20,
+            "cpu_s": busy,
+            "steal_s": stolen,
+        }
+
+
+def machine_cpu() -> tuple[float, float]:
+    """Seconds this machine's CPUs have been busy since boot, summed over CPUs, and seconds
+    the hypervisor took from them (steal) — from ``/proc/stat``. A benchmark that runs alone
+    takes the difference over a run as the run's CPU time: unlike wall time, it does not
+    move when a shared host is busy."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (user + nice + system + irq + softirq) / ticks, steal / ticks
 
 
 def _summary(cmd: list[str], code: int, ok_codes: tuple[int, ...], captured: Any) -> Any:

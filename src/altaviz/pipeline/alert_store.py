@@ -64,9 +64,10 @@ def write_alerts(
     new = opened_on(alerts, min(days), max(days))
     opened = set(values(new, "alert_id"))
     resolved = set(values(alerts.filter(in_days), "alert_id"))
-    # What the history held of these alerts before this write, read once.
+    # What the history held of these alerts before this write, read once, on the driver:
+    # a few rows out of a history that grows with every run.
     before = rows(
-        engine.read(lake.ALERT_HISTORY, nw.col("alert_id").is_in(sorted(opened | resolved)))
+        engine.read_local(lake.ALERT_HISTORY, nw.col("alert_id").is_in(sorted(opened | resolved)))
         .filter(nw.col("alert_type").is_in(list(types)))
         .select("alert_id", in_days.alias("_resolved"))
     )
