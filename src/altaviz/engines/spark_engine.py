@@ -231,8 +231,9 @@ class SparkEngine(DeltaLogMetadata):
 
     def frame(self, spec: TableSpec, data: Mapping[str, Sequence[Any]]) -> Frame:
         """A frame of ``spec``'s schema from columns of Python values: on the driver for a
-        table the driver writes (no Spark job to build it and collect it back), else Spark's."""
-        if spec.name in DRIVER_WRITTEN:
+        table the driver writes, or on local Spark (no Spark job to build it and collect it
+        back), else Spark's."""
+        if spec.name in DRIVER_WRITTEN or self._local_lake():
             return self._driver.frame(spec, data)
         names = spec.schema.names
         rows = list(zip(*(data[c] for c in names), strict=True))
@@ -286,8 +287,16 @@ class SparkEngine(DeltaLogMetadata):
             return nw.from_native(pl.from_arrow(native.toArrow()))
         return nw.from_native(native).lazy().collect()
 
+    def _by_driver(self, spec: TableSpec, frame: Frame) -> bool:
+        """Whether delta-rs on the driver writes ``frame`` to ``spec``: always for the tables
+        the driver writes; on local Spark, for any frame already on the driver (a dead
+        letter, the models' drift). Spark's Delta writer cost a run 8-15 s the first time
+        the JVM used it, for a few rows."""
+        on_driver = not hasattr(nw.to_native(frame), "sparkSession")
+        return spec.name in DRIVER_WRITTEN or (on_driver and self._local_lake())
+
     def append(self, spec: TableSpec, frame: Frame, txns: Sequence[Txn] = ()) -> WriteResult:
-        if spec.name in DRIVER_WRITTEN:
+        if self._by_driver(spec, frame):
             return self._driver.append(spec, self._on_driver(frame), txns)
         if len(txns) > 1:
             raise ValueError("Delta on Spark records one application transaction per commit")
@@ -309,7 +318,7 @@ class SparkEngine(DeltaLogMetadata):
         if rows is native and files is not None:  # written by a pass already: commit its files
             del self._staged[id(native)]
             return self._commit_files(spec, files, partitions, txns)
-        if spec.name in DRIVER_WRITTEN:
+        if self._by_driver(spec, frame):
             return self._driver.replace(spec, self._on_driver(frame), partitions, txns)
         if len(txns) > 1:
             raise ValueError("Delta on Spark records one application transaction per commit")
@@ -324,7 +333,7 @@ class SparkEngine(DeltaLogMetadata):
         return self._written(spec)
 
     def merge(self, spec: TableSpec, frame: Frame, txns: Sequence[Txn] = ()) -> WriteResult:
-        if spec.name in DRIVER_WRITTEN:
+        if self._by_driver(spec, frame):
             return self._driver.merge(spec, self._on_driver(frame), txns)
         if not spec.keys:
             raise ValueError(f"{spec.name} has no natural keys to merge on")

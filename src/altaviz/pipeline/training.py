@@ -29,9 +29,7 @@ def training_features(engine: Engine, start: datetime, end: datetime) -> nw.Data
         .group_by("compressor_id")
         .agg(nw.col("established_to").min().alias("_known_from"))
     )
-    rows = engine.read(
-        lake.FEATURE_STORE, (nw.col("hour") >= start) & (nw.col("hour") < end)
-    ).collect("polars")
+    rows = engine.read_local(lake.FEATURE_STORE, (nw.col("hour") >= start) & (nw.col("hour") < end))
     # In one order whichever engine read them: the model's fit depends on it.
     return (
         rows.join(known_from, on="compressor_id", how="inner")

@@ -333,7 +333,7 @@ def per_unit_frames(
         ranges = dict(zip(starts, key_ranges(starts), strict=True))
         natives[names[0]] = spark.createDataFrame([(s,) for s in starts], f"`{by}` string")
         schemas[names[0]] = scan.schema
-        key = partial(_range_key, starts=starts, keys=_partition_keys(spark, parts))
+        key = partial(_range_key, starts=starts, keys=_partition_keys(parts))
     # The first input packed travels as its own columns, the others as JSON text. A scan's
     # roster is a row per range: the input after it (the largest other) takes its place.
     # Gold's look-back (three days of hourly rows) as text cost the JVM 6 s of CPU a batch.
@@ -429,13 +429,15 @@ def _range_key(column: Any, starts: Sequence[str], keys: Sequence[int]) -> Any:
     return F.element_at(F.array(*(F.lit(k).cast("long") for k in keys)), index)
 
 
-@cache
-def _partition_keys(spark: Any, parts: int) -> list[int]:
+@cache  # Spark's hash is fixed (Murmur3, seed 42): the keys hold for any session
+def _partition_keys(parts: int) -> list[int]:
     """A key for each of ``parts`` partitions that Spark's hash partitioning sends there:
     with keys hashed by chance, three ranges of units had met in one partition of twelve,
     which then took 28 s of the pass's 40."""
+    from pyspark.sql import SparkSession
     from pyspark.sql import functions as F
 
+    spark = SparkSession.active()
     probe = spark.range(0, 64 * parts).select(
         "id", F.expr(f"pmod(hash(id), {parts})").alias("partition")
     )
