@@ -19,7 +19,7 @@ trains its first model).
 On a shared host the same run's time can move by a fifth from one hour to the next.
 ``--repeat N`` runs every workload N times, in rounds over all of them, and reports the
 median run; CPU seconds move far less than time. A fleet run over several lengths of history
-is compared with its shortest: times and CPU seconds against days (linear in history).
+is compared with the next shorter: times and CPU seconds against days (linear in history).
 
     uv run python benchmarks/engines.py --workloads 4700x10 4700x30 --engines spark --repeat 3
 """
@@ -27,6 +27,7 @@ is compared with its shortest: times and CPU seconds against days (linear in his
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import shutil
@@ -157,14 +158,13 @@ def _median_run(runs: list[dict]) -> dict:
 def _print_history_scaling(
     results: list[dict], engines: list[str], startup_cpu: dict[str, float]
 ) -> None:
-    """For a fleet run over several lengths of history, each longer one against the
-    shortest: how many times the pipeline's time (median runs) and the CPU seconds it took
-    (the process's start-up's taken off, as the pipeline's time leaves it out), against how
-    many times the days."""
+    """For a fleet run over several lengths of history, each against the next shorter: how
+    many times the pipeline's time (median runs) and the CPU seconds it took (the process's
+    start-up's taken off, as the pipeline's time leaves it out), against how many times
+    the days."""
     for units in sorted({r["units"] for r in results}):
         same = sorted((r for r in results if r["units"] == units), key=lambda r: r["days"])
-        for longer in same[1:]:
-            base = same[0]
+        for base, longer in itertools.pairwise(same):
             for e in engines:
                 wall = longer[f"{e}_pipeline_s"] / base[f"{e}_pipeline_s"]
                 spent = startup_cpu.get(e, 0.0)
